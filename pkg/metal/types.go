@@ -1,0 +1,35 @@
+// Package metal holds the names this extension shares between its components: the provider and DNS types,
+// the keys of the credentials secrets and the Server labels it relies on.
+package metal
+
+const (
+	// Name is the name of the extension.
+	Name = "provider-metal"
+	// Type is the provider type of Infrastructure, ControlPlane and Worker resources, Shoots and CloudProfiles.
+	Type = "metal"
+	// DNSType is the type of DNSRecords the extension serves (RFC 2136 dynamic updates).
+	DNSType = "rfc2136"
+
+	// NamespaceKey is the key in the credentials secret that names the shoot's namespace in the metal API.
+	NamespaceKey = "namespace"
+	// TokenKey is the key in the credentials secret that holds the bearer token for the metal API.
+	TokenKey = "token"
+	// UsernameKey is an optional key in the credentials secret naming the user the token belongs to.
+	UsernameKey = "username"
+
+	// DNSServerKey is the key in a DNS provider secret holding the DNS server as host:port.
+	DNSServerKey = "Server"
+	// DNSZoneKey is the key in a DNS provider secret holding the zone.
+	DNSZoneKey = "Zone"
+	// DNSTSIGKeyNameKey is the key in a DNS provider secret holding the TSIG key name.
+	DNSTSIGKeyNameKey = "TSIGKeyName"
+	// DNSTSIGSecretKey is the key in a DNS provider secret holding the base64 TSIG secret.
+	DNSTSIGSecretKey = "TSIGSecret"
+	// DNSTSIGSecretAlgorithmKey is the key in a DNS provider secret holding the TSIG algorithm.
+	DNSTSIGSecretAlgorithmKey = "TSIGSecretAlgorithm"
+
+	// ZoneLabel is the Server label that names the zone of a Server.
+	ZoneLabel = "topology.kubernetes.io/zone"
+	// RegionLabel is the Server label that names the region of a Server.
+	RegionLabel = "topology.kubernetes.io/region"
+)
