@@ -1,0 +1,145 @@
+// Package app builds the command of gardener-extension-provider-metal.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/gardener/gardener/extensions/pkg/controller"
+	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
+	"github.com/gardener/gardener/extensions/pkg/controller/heartbeat"
+	extensionsheartbeatcmd "github.com/gardener/gardener/extensions/pkg/controller/heartbeat/cmd"
+	extensionscmdwebhook "github.com/gardener/gardener/extensions/pkg/webhook/cmd"
+	gardenerhealthz "github.com/gardener/gardener/pkg/healthz"
+
+	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+)
+
+// NewControllerManagerCommand creates the command that runs the extension's controllers and webhooks.
+func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
+	var (
+		restOpts = &extensionscmdcontroller.RESTOptions{}
+		mgrOpts  = &extensionscmdcontroller.ManagerOptions{
+			LeaderElection:          true,
+			LeaderElectionID:        extensionscmdcontroller.LeaderElectionNameID(metal.Name),
+			LeaderElectionNamespace: os.Getenv("LEADER_ELECTION_NAMESPACE"),
+			WebhookServerPort:       443,
+			WebhookCertDir:          "/tmp/gardener-extensions-cert",
+			MetricsBindAddress:      ":8080",
+			HealthBindAddress:       ":8081",
+		}
+		generalOpts   = &extensionscmdcontroller.GeneralOptions{}
+		configOpts    = &ConfigOptions{}
+		reconcileOpts = &extensionscmdcontroller.ReconcilerOptions{}
+
+		heartbeatCtrlOpts = &extensionsheartbeatcmd.Options{
+			ExtensionName:        metal.Name,
+			RenewIntervalSeconds: 30,
+			Namespace:            os.Getenv("LEADER_ELECTION_NAMESPACE"),
+		}
+
+		webhookServerOpts = &extensionscmdwebhook.ServerOptions{
+			Namespace: os.Getenv("WEBHOOK_CONFIG_NAMESPACE"),
+		}
+		controllerSwitches = ControllerSwitchOptions()
+		webhookSwitches    = WebhookSwitchOptions()
+		webhookOpts        = extensionscmdwebhook.NewAddToManagerOptions(
+			metal.Name,
+			"extension-"+metal.Name+"-shoot-webhooks",
+			nil,
+			generalOpts,
+			webhookServerOpts,
+			webhookSwitches,
+		)
+
+		aggOption = extensionscmdcontroller.NewOptionAggregator(
+			restOpts,
+			mgrOpts,
+			generalOpts,
+			configOpts,
+			reconcileOpts,
+			extensionscmdcontroller.PrefixOption("heartbeat-", heartbeatCtrlOpts),
+			controllerSwitches,
+			webhookOpts,
+		)
+	)
+
+	cmd := &cobra.Command{
+		Use:           metal.Name + "-controller-manager",
+		Short:         "Runs the controllers and webhooks of the Gardener extension for bare metal.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if err := aggOption.Complete(); err != nil {
+				return fmt.Errorf("error completing options: %w", err)
+			}
+			if err := heartbeatCtrlOpts.Validate(); err != nil {
+				return err
+			}
+			return run(ctx, restOpts, mgrOpts, heartbeatCtrlOpts, controllerSwitches, webhookOpts)
+		},
+	}
+	aggOption.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func run(
+	ctx context.Context,
+	restOpts *extensionscmdcontroller.RESTOptions,
+	mgrOpts *extensionscmdcontroller.ManagerOptions,
+	heartbeatCtrlOpts *extensionsheartbeatcmd.Options,
+	controllerSwitches *extensionscmdcontroller.SwitchOptions,
+	webhookOpts *extensionscmdwebhook.AddToManagerOptions,
+) error {
+	mgr, err := manager.New(restOpts.Completed().Config, mgrOpts.Completed().Options())
+	if err != nil {
+		return fmt.Errorf("could not instantiate manager: %w", err)
+	}
+
+	scheme := mgr.GetScheme()
+	if err := controller.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("could not update manager scheme: %w", err)
+	}
+	if err := metalinstall.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("could not update manager scheme: %w", err)
+	}
+
+	heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
+
+	if err := addHealthChecks(mgr); err != nil {
+		return err
+	}
+	if _, err := webhookOpts.Completed().AddToManager(ctx, mgr, nil); err != nil {
+		return fmt.Errorf("could not add webhooks to manager: %w", err)
+	}
+	if err := controllerSwitches.Completed().AddToManager(ctx, mgr); err != nil {
+		return fmt.Errorf("could not add controllers to manager: %w", err)
+	}
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("error running manager: %w", err)
+	}
+	return nil
+}
+
+func addHealthChecks(mgr manager.Manager) error {
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return fmt.Errorf("could not add healthz check: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("informer-sync", gardenerhealthz.NewCacheSyncHealthzWithDeadline(mgr.GetLogger(), clock.RealClock{}, mgr.GetCache(), gardenerhealthz.DefaultCacheSyncDeadline)); err != nil {
+		return fmt.Errorf("could not add healthz check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("informer-sync", gardenerhealthz.NewCacheSyncHealthz(mgr.GetCache())); err != nil {
+		return fmt.Errorf("could not add readyz check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("webhook-server", mgr.GetWebhookServer().StartedChecker()); err != nil {
+		return fmt.Errorf("could not add readyz check: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package app
+
+import (
+	"errors"
+
+	"github.com/spf13/pflag"
+
+	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
+	extensionsheartbeatcontroller "github.com/gardener/gardener/extensions/pkg/controller/heartbeat"
+	extensionscmdwebhook "github.com/gardener/gardener/extensions/pkg/webhook/cmd"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config/loader"
+)
+
+// ControllerSwitchOptions are the switches of the extension's controllers (`--controllers`, `--disable-controllers`).
+func ControllerSwitchOptions() *extensionscmdcontroller.SwitchOptions {
+	return extensionscmdcontroller.NewSwitchOptions(
+		extensionscmdcontroller.Switch(extensionsheartbeatcontroller.ControllerName, extensionsheartbeatcontroller.AddToManager),
+	)
+}
+
+// WebhookSwitchOptions are the switches of the extension's webhooks (`--webhooks`, `--disable-webhooks`).
+func WebhookSwitchOptions() *extensionscmdwebhook.SwitchOptions {
+	return extensionscmdwebhook.NewSwitchOptions()
+}
+
+// ConfigOptions reads the component configuration given with `--config-file`.
+type ConfigOptions struct {
+	// ConfigFilePath is the path of the component configuration file.
+	ConfigFilePath string
+
+	config *config.ControllerConfiguration
+}
+
+// AddFlags implements extensionscmdcontroller.Option.
+func (o *ConfigOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.ConfigFilePath, "config-file", "", "path of the component configuration file (ControllerConfiguration of metal.provider.extensions.config.gardener.cloud/v1alpha1)")
+}
+
+// Complete implements extensionscmdcontroller.Option: it loads and strictly decodes the file.
+func (o *ConfigOptions) Complete() error {
+	if o.ConfigFilePath == "" {
+		return errors.New("--config-file is required")
+	}
+	cfg, err := loader.LoadFromFile(o.ConfigFilePath)
+	if err != nil {
+		return err
+	}
+	o.config = cfg
+	return nil
+}
+
+// Completed returns the loaded configuration; only valid after Complete.
+func (o *ConfigOptions) Completed() *config.ControllerConfiguration {
+	return o.config
+}
