@@ -9,7 +9,7 @@ tools="$root/hack/tools"
 
 kube_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$tools/kube-apiserver/go.mod")
 etcd_version=$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$tools/etcd/go.mod")
-assets="$root/.cache/envtest/kube-${kube_version}-etcd-${etcd_version}"
+assets="${METAL_CACHE_DIR:-$root/.cache}/envtest/kube-${kube_version}-etcd-${etcd_version}"
 mkdir -p "$assets"
 
 if [[ ! -x "$assets/kube-apiserver" ]]; then

@@ -16,7 +16,8 @@ esac
 
 moddir="$root/hack/tools/$module"
 stamp=$(cat "$moddir/go.mod" "$moddir/go.sum" | sha256sum | cut -c1-12)
-bin="$root/.cache/tools/bin/$name-$stamp"
+cache=${METAL_CACHE_DIR:-$root/.cache}
+bin="$cache/tools/bin/$name-$stamp"
 if [[ ! -x "$bin" ]]; then
   mkdir -p "$(dirname "$bin")"
   (cd "$moddir" && go build -o "$bin.tmp" "$pkg") >&2

@@ -1,0 +1,49 @@
+# gardener-extension-provider-metal
+#
+# `make start` runs the main job, `make test` runs all tests (see README.md).
+
+REPO_ROOT := $(shell dirname $(realpath $(lastword $(MAKEFILE_LIST))))
+VERSION   := $(shell cat $(REPO_ROOT)/VERSION)
+LD_FLAGS  := -X github.com/gardener/gardener/pkg/version.gitVersion=$(VERSION)
+BINARIES  := gardener-extension-provider-metal gardener-extension-admission-metal
+
+.PHONY: all
+all: build
+
+.PHONY: build
+build:
+	@mkdir -p bin
+	@for b in $(BINARIES); do \
+		go build -ldflags "$(LD_FLAGS)" -o bin/$$b ./cmd/$$b || exit 1; \
+	done
+
+.PHONY: envtest
+envtest:
+	@hack/envtest.sh
+
+.PHONY: generate
+generate:
+	@hack/generate.sh
+
+.PHONY: check-generate
+check-generate:
+	@hack/check-generate.sh
+
+.PHONY: check
+check:
+	@hack/check.sh
+
+.PHONY: test
+test:
+	@hack/test.sh
+
+.PHONY: verify
+verify: check check-generate test
+
+.PHONY: start
+start:
+	@hack/start.sh
+
+.PHONY: clean
+clean:
+	rm -rf bin .cache/tools
