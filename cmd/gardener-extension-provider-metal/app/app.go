@@ -59,11 +59,12 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			webhookSwitches,
 		)
 
+		// The component configuration is completed first so that a bad file is reported before anything else.
 		aggOption = extensionscmdcontroller.NewOptionAggregator(
+			configOpts,
 			restOpts,
 			mgrOpts,
 			generalOpts,
-			configOpts,
 			reconcileOpts,
 			extensionscmdcontroller.PrefixOption("heartbeat-", heartbeatCtrlOpts),
 			controllerSwitches,
