@@ -78,7 +78,7 @@ func run(ctx context.Context, root, binary, stateDir string, healthPort, webhook
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }()
 	extension := exec.CommandContext(ctx, binary,
 		"--kubeconfig="+kubeconfig,
 		"--config-file="+filepath.Join(root, "example", "component-config.yaml"),
@@ -112,14 +112,18 @@ func run(ctx context.Context, root, binary, stateDir string, healthPort, webhook
 	step("extension renews its heartbeat Lease in the seed")
 
 	if !keep {
-		cancel := extension.Cancel
-		_ = cancel()
+		if err := extension.Cancel(); err != nil {
+			return fmt.Errorf("stopping extension: %w", err)
+		}
 		return <-exited
 	}
 	step("running; press Ctrl-C to stop")
 	select {
 	case <-ctx.Done():
-		<-exited
+		// Wait reports the context's error when the extension stopped cleanly on the SIGTERM it got.
+		if err := <-exited; err != nil && !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("extension did not stop cleanly (log: %s): %w", logPath, err)
+		}
 		return nil
 	case err := <-exited:
 		return fmt.Errorf("extension exited (log: %s): %w", logPath, err)

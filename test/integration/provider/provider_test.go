@@ -29,7 +29,7 @@ var repoRoot = filepath.Join("..", "..", "..")
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
+	defer func() { Expect(l.Close()).To(Succeed()) }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -107,7 +107,7 @@ var _ = Describe("gardener-extension-provider-metal", func() {
 					if err != nil {
 						return 0, err
 					}
-					defer resp.Body.Close()
+					defer func() { _ = resp.Body.Close() }()
 					return resp.StatusCode, nil
 				}).WithTimeout(time.Minute).Should(Equal(http.StatusOK), endpoint)
 			}
