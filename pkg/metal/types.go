@@ -28,6 +28,10 @@ const (
 	// DNSTSIGSecretAlgorithmKey is the key in a DNS provider secret holding the TSIG algorithm.
 	DNSTSIGSecretAlgorithmKey = "TSIGSecretAlgorithm"
 
+	// ShootLabel is the label on every object the extension creates in the metal API (ServerClaims, ignition
+	// Secrets, IPAddressClaims); its value is the shoot's technical ID (the control plane namespace in the seed).
+	ShootLabel = "metal.provider.extensions.gardener.cloud/shoot"
+
 	// ZoneLabel is the Server label that names the zone of a Server.
 	ZoneLabel = "topology.kubernetes.io/zone"
 	// RegionLabel is the Server label that names the region of a Server.

@@ -1,0 +1,103 @@
+// Package client connects to the metal API with a shoot's credentials: the region's server and CA from the
+// CloudProfile, the namespace and token from the credentials secret.
+package client
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
+	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
+
+	api "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+)
+
+// Scheme knows the types this extension reads and writes in the metal API.
+var Scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
+	utilruntime.Must(metalv1alpha1.AddToScheme(Scheme))
+	utilruntime.Must(ipamv1beta2.AddToScheme(Scheme))
+}
+
+// Credentials are a shoot's credentials for the metal API.
+type Credentials struct {
+	// Namespace is the shoot's namespace in the metal API.
+	Namespace string
+	// Token is the bearer token.
+	Token string
+}
+
+// ReadCredentials reads the credentials from a secret with the keys `namespace` and `token`; a missing key is an
+// error that names it (never the value).
+func ReadCredentials(secret *corev1.Secret) (*Credentials, error) {
+	var missing []string
+	namespace := strings.TrimSpace(string(secret.Data[metal.NamespaceKey]))
+	if namespace == "" {
+		missing = append(missing, metal.NamespaceKey)
+	}
+	token := strings.TrimSpace(string(secret.Data[metal.TokenKey]))
+	if token == "" {
+		missing = append(missing, metal.TokenKey)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("secret %s/%s lacks the key(s) %s", secret.Namespace, secret.Name, strings.Join(missing, ", "))
+	}
+	return &Credentials{Namespace: namespace, Token: token}, nil
+}
+
+// RESTConfig returns the configuration for talking to the region's metal API with the credentials.
+func RESTConfig(region *api.RegionConfig, creds *Credentials) (*rest.Config, error) {
+	if region == nil || region.Server == "" {
+		return nil, errors.New("the region has no metal API server configured in the CloudProfile")
+	}
+	return &rest.Config{
+		Host:            region.Server,
+		BearerToken:     creds.Token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: region.CertificateAuthorityData},
+	}, nil
+}
+
+// Kubeconfig renders the credentials as a kubeconfig whose context points at the shoot's namespace; the driver
+// and the cloud-controller-manager take the namespace from there.
+func Kubeconfig(region *api.RegionConfig, creds *Credentials) ([]byte, error) {
+	if region == nil || region.Server == "" {
+		return nil, errors.New("the region has no metal API server configured in the CloudProfile")
+	}
+	const name = "metal"
+	cfg := clientcmdapi.Config{
+		Clusters: map[string]*clientcmdapi.Cluster{name: {
+			Server:                   region.Server,
+			CertificateAuthorityData: region.CertificateAuthorityData,
+		}},
+		AuthInfos: map[string]*clientcmdapi.AuthInfo{name: {Token: creds.Token}},
+		Contexts: map[string]*clientcmdapi.Context{name: {
+			Cluster:   name,
+			AuthInfo:  name,
+			Namespace: creds.Namespace,
+		}},
+		CurrentContext: name,
+	}
+	return clientcmd.Write(cfg)
+}
+
+// New returns a client for the metal API that knows Servers, ServerClaims and IPAM objects.
+func New(cfg *rest.Config) (client.Client, error) {
+	c, err := client.New(cfg, client.Options{Scheme: Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("creating metal API client: %w", err)
+	}
+	return c, nil
+}
