@@ -166,7 +166,7 @@ func validateIPAMPoolRef(ref *metal.IPAMPoolReference, fldPath *field.Path) fiel
 	return allErrs
 }
 
-// ociDomainComponent, ociPathComponent, ociTag and ociDigest follow the grammar of the OCI distribution
+// The oci* expressions follow the grammar of the OCI distribution
 // reference (github.com/distribution/reference), written out here to avoid a dependency for one regex.
 const (
 	ociDomainComponent = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"slices"
 
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 
 	"github.com/gardener/gardener/pkg/apis/core"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
