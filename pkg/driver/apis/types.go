@@ -1,0 +1,91 @@
+// Package apis holds the provider spec of the metal machine driver: the JSON document a MachineClass of provider
+// "metal" carries in its providerSpec, and its strict decoding.
+package apis
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Provider is the MachineClass provider the driver serves.
+const Provider = "metal"
+
+// ProviderSpec describes the ServerClaims the driver creates for the Machines of one MachineClass.
+type ProviderSpec struct {
+	// Image is the operating system image the claimed Server boots.
+	Image string `json:"image"`
+	// ServerSelector selects the Servers a claim may bind (machine type, zone and extra labels).
+	ServerSelector *metav1.LabelSelector `json:"serverSelector,omitempty"`
+	// ServerTolerations let claims bind Servers carrying matching taints.
+	ServerTolerations []Toleration `json:"serverTolerations,omitempty"`
+	// ExtraIgnition is Ignition the user adds to (or replaces) the Ignition the driver generates.
+	ExtraIgnition *ExtraIgnition `json:"extraIgnition,omitempty"`
+	// IPAMConfig lists the IP addresses to claim per Machine; each lands in the metadata file under its key.
+	IPAMConfig []IPAMConfig `json:"ipamConfig,omitempty"`
+	// Metadata is written to the metadata file on the Server next to the claimed addresses.
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// DNSServers are configured as systemd-resolved DNS servers on the Server.
+	DNSServers []string `json:"dnsServers,omitempty"`
+	// Labels are put on every object the driver creates in the metal API; they scope the objects to one shoot
+	// and select them in ListMachines. Required, so that a driver never lists a whole shared namespace.
+	Labels map[string]string `json:"labels"`
+}
+
+// Toleration tolerates a taint of a Server.
+type Toleration struct {
+	// Key is the taint key the toleration applies to.
+	Key string `json:"key"`
+	// Operator is Equal (default) or Exists.
+	Operator string `json:"operator,omitempty"`
+	// Value is the taint value the toleration matches with operator Equal.
+	Value string `json:"value,omitempty"`
+	// Effect is the taint effect to tolerate (NoBind or Evict); empty tolerates all effects.
+	Effect string `json:"effect,omitempty"`
+}
+
+// ExtraIgnition is user supplied Ignition (spec version 3.0 to 3.5).
+type ExtraIgnition struct {
+	// Raw is the Ignition config as JSON.
+	Raw string `json:"raw"`
+	// Override replaces the generated config instead of merging into it.
+	Override bool `json:"override,omitempty"`
+}
+
+// IPAMConfig claims one IP address from a pool for every Machine.
+type IPAMConfig struct {
+	// MetadataKey names the address in the metadata file and the IPAddressClaim (<machine>-<metadataKey>).
+	MetadataKey string `json:"metadataKey"`
+	// IPAMRef references the pool to claim the address from.
+	IPAMRef IPAMObjectReference `json:"ipamRef"`
+}
+
+// IPAMObjectReference references an IP pool.
+type IPAMObjectReference struct {
+	// APIGroup is the API group of the pool.
+	APIGroup string `json:"apiGroup"`
+	// Kind is the kind of the pool.
+	Kind string `json:"kind"`
+	// Name is the name of the pool in the metal namespace.
+	Name string `json:"name"`
+}
+
+// Decode decodes a provider spec strictly: unknown fields, trailing data and an empty document are errors.
+func Decode(raw []byte) (*ProviderSpec, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, fmt.Errorf("providerSpec is empty")
+	}
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.DisallowUnknownFields()
+	spec := &ProviderSpec{}
+	if err := decoder.Decode(spec); err != nil {
+		return nil, fmt.Errorf("cannot decode providerSpec: %w", err)
+	}
+	if _, err := decoder.Token(); err != io.EOF {
+		return nil, fmt.Errorf("cannot decode providerSpec: unexpected data after the JSON object")
+	}
+	return spec, nil
+}

@@ -1,0 +1,232 @@
+// Package driver implements the machine-controller-manager driver for the metal API: a Machine is a ServerClaim
+// (named after the Machine) plus its ignition Secret and IPAddressClaims in the shoot's metal namespace.
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
+	mcmdriver "github.com/gardener/machine-controller-manager/pkg/util/provider/driver"
+	"github.com/gardener/machine-controller-manager/pkg/util/provider/machinecodes/codes"
+	"github.com/gardener/machine-controller-manager/pkg/util/provider/machinecodes/status"
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis/validation"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/metalclient"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+)
+
+// fieldOwner owns the fields the driver applies in the metal API.
+const fieldOwner = client.FieldOwner(metal.DriverName)
+
+// NodeNamePolicy decides the name of the Node a Server registers as (and the hostname in its Ignition).
+type NodeNamePolicy string
+
+const (
+	// NodeNameServerClaimName names the Node after the ServerClaim, which is the Machine's name.
+	NodeNameServerClaimName NodeNamePolicy = "ServerClaimName"
+	// NodeNameServerName names the Node after the Server bound to the claim.
+	NodeNameServerName NodeNamePolicy = "ServerName"
+	// NodeNameBMCName names the Node after the BMC of the Server bound to the claim.
+	NodeNameBMCName NodeNamePolicy = "BMCName"
+)
+
+// NodeNamePolicies lists the supported node name policies.
+var NodeNamePolicies = []NodeNamePolicy{NodeNameServerClaimName, NodeNameServerName, NodeNameBMCName}
+
+// ParseNodeNamePolicy returns the policy named s.
+func ParseNodeNamePolicy(s string) (NodeNamePolicy, error) {
+	for _, policy := range NodeNamePolicies {
+		if string(policy) == s {
+			return policy, nil
+		}
+	}
+	return "", fmt.Errorf("unknown node name policy %q, supported are %v", s, NodeNamePolicies)
+}
+
+// needsServer tells whether the node name is only known once the claim is bound.
+func (p NodeNamePolicy) needsServer() bool { return p != NodeNameServerClaimName }
+
+// Driver is the machine-controller-manager driver for the metal API.
+type Driver struct {
+	metal  metalclient.Source
+	policy NodeNamePolicy
+}
+
+var _ mcmdriver.Driver = &Driver{}
+
+// New returns a driver working with the metal API client and namespace of source.
+func New(source metalclient.Source, policy NodeNamePolicy) *Driver {
+	return &Driver{metal: source, policy: policy}
+}
+
+// NewScheme returns a scheme with the types the driver reads and writes in the metal API.
+func NewScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(metalv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(ipamv1beta2.AddToScheme(scheme))
+	return scheme
+}
+
+// ProviderID returns the provider ID of the Node backed by a ServerClaim; the metal cloud-controller-manager
+// parses the same form.
+func ProviderID(namespace, claimName string) string {
+	return fmt.Sprintf("%s://%s/%s", metal.ProviderIDScheme, namespace, claimName)
+}
+
+// ignitionSecretName is the name of the Secret holding a Machine's Ignition.
+func ignitionSecretName(machineName string) string { return machineName + "-ignition" }
+
+// ipAddressClaimName is the name of the IPAddressClaim of a Machine for one IPAM entry.
+func ipAddressClaimName(machineName, metadataKey string) string {
+	return machineName + "-" + metadataKey
+}
+
+// request is what every driver method needs from MCM's request.
+type request struct {
+	machine *machinev1alpha1.Machine
+	spec    *apis.ProviderSpec
+	client  client.Client
+	ns      string
+}
+
+// newRequest checks the MachineClass and decodes and validates its provider spec. A bad spec is the user's
+// error: InvalidArgument with the field path, never Internal.
+func (d *Driver) newRequest(machine *machinev1alpha1.Machine, class *machinev1alpha1.MachineClass, needMachine bool) (*request, error) {
+	if class == nil {
+		return nil, status.Error(codes.InvalidArgument, "the request has no MachineClass")
+	}
+	if needMachine && (machine == nil || machine.Name == "") {
+		return nil, status.Error(codes.InvalidArgument, "the request has no Machine")
+	}
+	if class.Provider != apis.Provider {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q has provider %q, this driver serves %q", class.Name, class.Provider, apis.Provider))
+	}
+	spec, err := apis.Decode(class.ProviderSpec.Raw)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q: %v", class.Name, err))
+	}
+	if errs := validation.ValidateProviderSpec(spec, field.NewPath("providerSpec")); len(errs) > 0 {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q: %v", class.Name, errs.ToAggregate()))
+	}
+	c, ns := d.metal.Client()
+	return &request{machine: machine, spec: spec, client: c, ns: ns}, nil
+}
+
+// providerID is the provider ID of the request's Machine.
+func (r *request) providerID() string { return ProviderID(r.ns, r.machine.Name) }
+
+// claimKey is the key of the request's ServerClaim.
+func (r *request) claimKey() client.ObjectKey {
+	return client.ObjectKey{Namespace: r.ns, Name: r.machine.Name}
+}
+
+// getClaim reads the request's ServerClaim; nil without error when it does not exist.
+func (r *request) getClaim(ctx context.Context) (*metalv1alpha1.ServerClaim, error) {
+	claim := &metalv1alpha1.ServerClaim{}
+	if err := r.client.Get(ctx, r.claimKey(), claim); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, apiError(err, "cannot read ServerClaim %s", r.claimKey())
+	}
+	return claim, nil
+}
+
+// getServer reads the Server a claim is bound to.
+func (r *request) getServer(ctx context.Context, claim *metalv1alpha1.ServerClaim) (*metalv1alpha1.Server, error) {
+	server := &metalv1alpha1.Server{}
+	if err := r.client.Get(ctx, client.ObjectKey{Name: claim.Spec.ServerRef.Name}, server); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, status.Error(codes.Unavailable, fmt.Sprintf("ServerClaim %s is bound to Server %q, which does not exist (any more)", r.claimKey(), claim.Spec.ServerRef.Name))
+		}
+		return nil, apiError(err, "cannot read Server %q of ServerClaim %s", claim.Spec.ServerRef.Name, r.claimKey())
+	}
+	return server, nil
+}
+
+// isBound tells whether metal-operator bound a Server to the claim.
+func isBound(claim *metalv1alpha1.ServerClaim) bool {
+	return claim.Spec.ServerRef != nil && claim.Spec.ServerRef.Name != "" && claim.Status.Phase == metalv1alpha1.PhaseBound
+}
+
+// unboundMessage explains why a claim waits: which selector (and zone) no Server matched yet.
+func unboundMessage(key client.ObjectKey, claim *metalv1alpha1.ServerClaim) string {
+	selector := "<none>"
+	if claim.Spec.ServerSelector != nil {
+		selector = metav1.FormatLabelSelector(claim.Spec.ServerSelector)
+	}
+	zone := ""
+	if claim.Spec.ServerSelector != nil && claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel] != "" {
+		zone = fmt.Sprintf(" in zone %s", claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel])
+	}
+	return fmt.Sprintf("ServerClaim %s is not bound: no Server%s matches selector %s yet", key, zone, selector)
+}
+
+// nodeName returns the Node name of a claim per policy; server is read only when the policy needs it and the
+// caller does not have it yet.
+func (d *Driver) nodeName(ctx context.Context, r *request, claim *metalv1alpha1.ServerClaim, server *metalv1alpha1.Server) (string, error) {
+	switch d.policy {
+	case NodeNameServerName:
+		return claim.Spec.ServerRef.Name, nil
+	case NodeNameBMCName:
+		if server == nil {
+			var err error
+			if server, err = r.getServer(ctx, claim); err != nil {
+				return "", err
+			}
+		}
+		if server.Spec.BMCRef == nil || server.Spec.BMCRef.Name == "" {
+			return "", status.Error(codes.FailedPrecondition, fmt.Sprintf("Server %q has no bmcRef, so node name policy %s cannot name its Node", server.Name, NodeNameBMCName))
+		}
+		return server.Spec.BMCRef.Name, nil
+	default:
+		return claim.Name, nil
+	}
+}
+
+// serverAddresses returns the IP addresses of a Server's network interfaces as internal Node addresses.
+func serverAddresses(server *metalv1alpha1.Server) []corev1.NodeAddress {
+	var addresses []corev1.NodeAddress
+	for _, nic := range server.Status.NetworkInterfaces {
+		for _, ip := range nic.IPs {
+			if ip.IsValid() {
+				addresses = append(addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip.String()})
+			}
+		}
+	}
+	return addresses
+}
+
+// apiError maps an error of the metal API to an MCM status: transient errors become Unavailable (MCM retries
+// them shortly), access problems PermissionDenied, everything else Internal.
+func apiError(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...) + ": " + err.Error()
+	switch {
+	case apierrors.IsConflict(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
+		apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
+		errors.Is(err, context.DeadlineExceeded),
+		utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err):
+		return status.Error(codes.Unavailable, msg)
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return status.Error(codes.PermissionDenied, msg)
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return status.Error(codes.InvalidArgument, msg)
+	default:
+		return status.Error(codes.Internal, msg)
+	}
+}

@@ -1,0 +1,460 @@
+package driver_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+
+	v35 "github.com/coreos/ignition/v2/config/v3_5"
+	"github.com/coreos/ignition/v2/config/v3_5/types"
+	mcmdriver "github.com/gardener/machine-controller-manager/pkg/util/provider/driver"
+	"github.com/gardener/machine-controller-manager/pkg/util/provider/machinecodes/codes"
+	"github.com/gardener/machine-controller-manager/pkg/util/provider/machinecodes/status"
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	gomegatypes "github.com/onsi/gomega/types"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/ignition"
+)
+
+// haveCode matches an MCM status error with code and a message containing all substrings.
+func haveCode(code codes.Code, substrings ...string) gomegatypes.GomegaMatcher {
+	matchers := []gomegatypes.GomegaMatcher{
+		WithTransform(func(err error) codes.Code {
+			s, _ := status.FromError(err)
+			return s.Code()
+		}, Equal(code)),
+	}
+	for _, sub := range substrings {
+		matchers = append(matchers, MatchError(ContainSubstring(sub)))
+	}
+	return SatisfyAll(append([]gomegatypes.GomegaMatcher{HaveOccurred()}, matchers...)...)
+}
+
+var _ = Describe("metal machine driver", func() {
+	var (
+		ctx    context.Context
+		ns     string
+		d      *driver.Driver
+		class  = machineClass(specJSON(nil))
+		secret = userDataSecret()
+		binder testBinder
+	)
+
+	BeforeEach(func() {
+		ctx = context.Background()
+		ns = newNamespace(ctx, "metal")
+		d = newDriver(ns, driver.NodeNameServerClaimName)
+		binder = testBinder{c: admin}
+	})
+
+	create := func(name string) *mcmdriver.CreateMachineResponse {
+		resp, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine(name), MachineClass: class, Secret: secret})
+		ExpectWithOffset(1, err).NotTo(HaveOccurred())
+		return resp
+	}
+	initialize := func(name string) (*mcmdriver.InitializeMachineResponse, error) {
+		return d.InitializeMachine(ctx, &mcmdriver.InitializeMachineRequest{Machine: machine(name), MachineClass: class, Secret: secret})
+	}
+	getStatus := func(name string) (*mcmdriver.GetMachineStatusResponse, error) {
+		return d.GetMachineStatus(ctx, &mcmdriver.GetMachineStatusRequest{Machine: machine(name), MachineClass: class, Secret: secret})
+	}
+	deleteMachine := func(name string) error {
+		_, err := d.DeleteMachine(ctx, &mcmdriver.DeleteMachineRequest{Machine: machine(name), MachineClass: class, Secret: secret})
+		return err
+	}
+	getClaim := func(name string) *metalv1alpha1.ServerClaim {
+		claim := &metalv1alpha1.ServerClaim{}
+		ExpectWithOffset(1, admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, claim)).To(Succeed())
+		return claim
+	}
+	// initialized runs a machine through create, binding, initialization and power on.
+	initialized := func(name, server string) {
+		create(name)
+		binder.bind(ctx, ns, name, server)
+		_, err := initialize(name)
+		ExpectWithOffset(1, err).To(haveCode(codes.Unavailable, "waiting for an address", name+"-node"))
+		binder.assignAddress(ctx, ns, name+"-node", "10.2.0.10")
+		_, err = initialize(name)
+		ExpectWithOffset(1, err).NotTo(HaveOccurred())
+		binder.powerServer(ctx, server, metalv1alpha1.ServerOnPowerState)
+	}
+
+	Describe("provider spec", func() {
+		DescribeTable("rejects bad specs with InvalidArgument naming the field",
+			func(raw []byte, substrings ...string) {
+				bad := machineClass(raw)
+				_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m"), MachineClass: bad, Secret: secret})
+				Expect(err).To(haveCode(codes.InvalidArgument, substrings...))
+				_, err = d.ListMachines(ctx, &mcmdriver.ListMachinesRequest{MachineClass: bad, Secret: secret})
+				Expect(err).To(haveCode(codes.InvalidArgument, substrings...))
+				Expect(leftovers(ctx, ns)).To(BeEmpty())
+			},
+			Entry("unknown field", specJSON(func(s map[string]any) { s["imag"] = "x" }), `unknown field "imag"`),
+			Entry("no labels", specJSON(func(s map[string]any) { delete(s, "labels") }), "providerSpec.labels"),
+			Entry("no image", specJSON(func(s map[string]any) { delete(s, "image") }), "providerSpec.image"),
+			Entry("no selector", specJSON(func(s map[string]any) { delete(s, "serverSelector") }), "providerSpec.serverSelector"),
+			Entry("bad toleration operator", specJSON(func(s map[string]any) {
+				s["serverTolerations"] = []any{map[string]any{"key": "k", "operator": "Near"}}
+			}), "providerSpec.serverTolerations[0].operator"),
+			Entry("bad DNS server", specJSON(func(s map[string]any) { s["dnsServers"] = []any{"dns.example.com"} }), "providerSpec.dnsServers[0]"),
+			Entry("bad extra ignition", specJSON(func(s map[string]any) {
+				s["extraIgnition"] = map[string]any{"raw": `{"ignition":{"version":"2.2.0"}}`}
+			}), "providerSpec.extraIgnition.raw"),
+			Entry("IPAM entry without pool", specJSON(func(s map[string]any) {
+				s["ipamConfig"] = []any{map[string]any{"metadataKey": "node", "ipamRef": map[string]any{}}}
+			}), "providerSpec.ipamConfig[0].ipamRef.name"),
+			Entry("not JSON", []byte("{"), "cannot decode providerSpec"),
+		)
+
+		It("rejects another provider's MachineClass", func() {
+			other := machineClass(specJSON(nil))
+			other.Provider = "aws"
+			_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m"), MachineClass: other, Secret: secret})
+			Expect(err).To(haveCode(codes.InvalidArgument, `provider "aws"`))
+		})
+	})
+
+	Describe("CreateMachine", func() {
+		It("creates a powered off, labelled ServerClaim named after the Machine", func() {
+			resp := create("m1")
+			Expect(resp.ProviderID).To(Equal(fmt.Sprintf("metal://%s/m1", ns)))
+			Expect(resp.NodeName).To(Equal("m1"))
+
+			claim := getClaim("m1")
+			Expect(claim.Labels).To(Equal(shootLabels))
+			Expect(claim.Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+			Expect(claim.Spec.Image).To(Equal("ghcr.io/example/gardenlinux:1877.0"))
+			Expect(claim.Spec.IgnitionSecretRef).To(BeNil())
+			Expect(claim.Spec.ServerSelector.MatchLabels).To(Equal(map[string]string{"topology.kubernetes.io/zone": "z1", "machine-type": "m1"}))
+			Expect(claim.Spec.Tolerations).To(ConsistOf(metalv1alpha1.Toleration{Key: "maintenance", Operator: "Exists", Effect: "NoBind"}))
+			Expect(claim.ManagedFields).To(ContainElement(HaveField("Manager", "machine-controller-manager-provider-metal")))
+		})
+
+		It("is idempotent", func() {
+			create("m1")
+			before := getClaim("m1")
+			Expect(create("m1")).To(Equal(&mcmdriver.CreateMachineResponse{ProviderID: fmt.Sprintf("metal://%s/m1", ns), NodeName: "m1"}))
+			Expect(getClaim("m1").ResourceVersion).To(Equal(before.ResourceVersion))
+		})
+
+		It("refuses a claim of the same name that is not this shoot's", func() {
+			foreign := &metalv1alpha1.ServerClaim{}
+			foreign.Name, foreign.Namespace = "m1", ns
+			foreign.Spec = metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "other"}
+			Expect(admin.Create(ctx, foreign)).To(Succeed())
+			_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
+			Expect(err).To(haveCode(codes.AlreadyExists, "m1"))
+		})
+
+		It("creates 50 claims for 50 concurrent calls (each twice) without duplicates", func() {
+			var wg sync.WaitGroup
+			errs := make(chan error, 100)
+			for i := range 100 {
+				wg.Go(func() {
+					defer GinkgoRecover()
+					_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine(fmt.Sprintf("c%02d", i%50)), MachineClass: class, Secret: secret})
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				Expect(err).NotTo(HaveOccurred())
+			}
+			claims := &metalv1alpha1.ServerClaimList{}
+			Expect(admin.List(ctx, claims, client.InNamespace(ns))).To(Succeed())
+			Expect(claims.Items).To(HaveLen(50))
+			list, err := d.ListMachines(ctx, &mcmdriver.ListMachinesRequest{MachineClass: class, Secret: secret})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(list.MachineList).To(HaveLen(50))
+		})
+
+		It("converges after a driver restart without duplicates and keeps initialized claims powered on", func() {
+			initialized("m1", ns+"-s1")
+			create("m2")
+			restarted := newDriver(ns, driver.NodeNameServerClaimName)
+			for _, name := range []string{"m1", "m2", "m3"} {
+				_, err := restarted.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine(name), MachineClass: class, Secret: secret})
+				Expect(err).NotTo(HaveOccurred())
+			}
+			claims := &metalv1alpha1.ServerClaimList{}
+			Expect(admin.List(ctx, claims, client.InNamespace(ns))).To(Succeed())
+			Expect(claims.Items).To(HaveLen(3))
+			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOn))
+			resp, err := restarted.GetMachineStatus(ctx, &mcmdriver.GetMachineStatusRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp.NodeName).To(Equal("m1"))
+		})
+	})
+
+	Describe("InitializeMachine", func() {
+		It("leaves an unsatisfiable claim pending with a message naming selector and zone", func() {
+			create("m1")
+			_, err := initialize("m1")
+			Expect(err).To(haveCode(codes.Unavailable, "no Server in zone z1 matches selector", "machine-type=m1", "topology.kubernetes.io/zone=z1"))
+			resp, err := getStatus("m1")
+			Expect(err).To(haveCode(codes.Uninitialized, "machine-type=m1,topology.kubernetes.io/zone=z1"))
+			Expect(resp).To(Equal(&mcmdriver.GetMachineStatusResponse{ProviderID: fmt.Sprintf("metal://%s/m1", ns), NodeName: "m1"}))
+			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+		})
+
+		It("answers NotFound without a claim", func() {
+			_, err := initialize("gone")
+			Expect(err).To(haveCode(codes.NotFound))
+		})
+
+		It("claims addresses, writes the Ignition and powers the claim on", func() {
+			create("m1")
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+
+			By("waiting for the address")
+			_, err := initialize("m1")
+			Expect(err).To(haveCode(codes.Unavailable, "waiting for an address", "m1-node", "GlobalInClusterIPPool nodes"))
+			ipClaim := &ipamv1beta2.IPAddressClaim{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, ipClaim)).To(Succeed())
+			Expect(ipClaim.Labels).To(Equal(shootLabels))
+			Expect(ipClaim.Spec.PoolRef).To(Equal(ipamv1beta2.IPPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "GlobalInClusterIPPool", Name: "nodes"}))
+			Expect(ipClaim.OwnerReferences).To(ConsistOf(HaveField("Name", "m1")))
+			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+
+			By("initializing once the address is assigned")
+			binder.assignAddress(ctx, ns, "m1-node", "10.2.0.10")
+			resp, err := initialize("m1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp.ProviderID).To(Equal(fmt.Sprintf("metal://%s/m1", ns)))
+			Expect(resp.NodeName).To(Equal("m1"))
+			claim := getClaim("m1")
+			Expect(claim.Spec.Power).To(Equal(metalv1alpha1.PowerOn))
+			Expect(claim.Spec.IgnitionSecretRef).To(Equal(&corev1.LocalObjectReference{Name: "m1-ignition"}))
+
+			ignitionSecret := &corev1.Secret{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-ignition"}, ignitionSecret)).To(Succeed())
+			Expect(ignitionSecret.Labels).To(Equal(shootLabels))
+			Expect(ignitionSecret.OwnerReferences).To(ConsistOf(HaveField("Name", "m1")))
+			cfg, report, err := v35.Parse(ignitionSecret.Data["ignition"])
+			Expect(err).NotTo(HaveOccurred(), report.String())
+			Expect(fileContent(cfg, ignition.HostnamePath)).To(Equal("m1\n"))
+			Expect(fileContent(cfg, ignition.UserDataPath)).To(Equal(userData))
+			Expect(fileContent(cfg, ignition.ResolvedDropInPath)).To(Equal("[Resolve]\nDNS=10.0.0.53 2001:db8::53\n"))
+			Expect(fileContent(cfg, ignition.MetadataPath)).To(MatchJSON(`{"cluster":"shoot--p--s","node":{"ip":"10.2.0.10","prefix":24,"gateway":"10.2.0.1"}}`))
+			Expect(cfg.Systemd.Units).To(ContainElement(HaveField("Name", ignition.UserDataUnitName)))
+
+			By("staying Uninitialized until the Server is on")
+			_, err = getStatus("m1")
+			Expect(err).To(haveCode(codes.Uninitialized, "power state \"Off\""))
+			binder.powerServer(ctx, ns+"-s1", metalv1alpha1.ServerOnPowerState)
+			status, err := getStatus("m1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(status).To(Equal(&mcmdriver.GetMachineStatusResponse{
+				ProviderID: fmt.Sprintf("metal://%s/m1", ns),
+				NodeName:   "m1",
+				Addresses:  []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.1.0.7"}},
+			}))
+
+			By("changing nothing when called again")
+			before := getClaim("m1").ResourceVersion
+			_, err = initialize("m1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(getClaim("m1").ResourceVersion).To(Equal(before))
+		})
+
+		It("merges the user's Ignition and keeps it data", func() {
+			extra := `{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/motd","contents":{"source":"data:,%7B%7B%20.Evil%20%7D%7D"}}]}}`
+			class = machineClass(specJSON(func(s map[string]any) {
+				s["extraIgnition"] = map[string]any{"raw": extra}
+				delete(s, "ipamConfig")
+			}))
+			DeferCleanup(func() { class = machineClass(specJSON(nil)) })
+			create("m1")
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			_, err := initialize("m1")
+			Expect(err).NotTo(HaveOccurred())
+			ignitionSecret := &corev1.Secret{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-ignition"}, ignitionSecret)).To(Succeed())
+			cfg, _, err := v35.Parse(ignitionSecret.Data["ignition"])
+			Expect(err).NotTo(HaveOccurred())
+			Expect(fileSource(cfg, "/etc/motd")).To(Equal("data:,%7B%7B%20.Evil%20%7D%7D"))
+			Expect(fileContent(cfg, ignition.HostnamePath)).To(Equal("m1\n"))
+		})
+	})
+
+	Describe("node name policies", func() {
+		It("names the Node after the Server with ServerName, once the claim is bound", func() {
+			d = newDriver(ns, driver.NodeNameServerName)
+			_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
+			Expect(err).To(haveCode(codes.Unavailable, "topology.kubernetes.io/zone=z1"))
+			_, err = getStatus("m1")
+			Expect(err).To(haveCode(codes.NotFound, "no Node name yet"))
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			Expect(create("m1").NodeName).To(Equal(ns + "-s1"))
+			resp, err := initialize("m1")
+			Expect(err).To(haveCode(codes.Unavailable, "waiting for an address"))
+			Expect(resp).To(BeNil())
+		})
+
+		It("names the Node after the BMC with BMCName", func() {
+			d = newDriver(ns, driver.NodeNameBMCName)
+			_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
+			Expect(err).To(haveCode(codes.Unavailable, "not bound"))
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			Expect(create("m1").NodeName).To(Equal("bmc-" + ns + "-s1"))
+			_, err = initialize("m1")
+			Expect(err).To(haveCode(codes.Unavailable, "waiting for an address"))
+			binder.assignAddress(ctx, ns, "m1-node", "10.2.0.10")
+			_, err = initialize("m1")
+			Expect(err).NotTo(HaveOccurred())
+			binder.powerServer(ctx, ns+"-s1", metalv1alpha1.ServerOnPowerState)
+			resp, err := getStatus("m1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp.NodeName).To(Equal("bmc-" + ns + "-s1"))
+			ignitionSecret := &corev1.Secret{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-ignition"}, ignitionSecret)).To(Succeed())
+			cfg, _, err := v35.Parse(ignitionSecret.Data["ignition"])
+			Expect(err).NotTo(HaveOccurred())
+			Expect(fileContent(cfg, ignition.HostnamePath)).To(Equal("bmc-" + ns + "-s1\n"))
+		})
+	})
+
+	Describe("GetMachineStatus", func() {
+		It("answers NotFound when the claim is gone", func() {
+			_, err := getStatus("gone")
+			Expect(err).To(haveCode(codes.NotFound, "gone"))
+		})
+
+		It("answers Uninitialized while the address is missing", func() {
+			create("m1")
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			_, err := getStatus("m1")
+			Expect(err).To(haveCode(codes.Uninitialized, "not powered on"))
+		})
+	})
+
+	Describe("ListMachines", func() {
+		It("lists only the claims carrying the MachineClass' labels", func() {
+			create("m1")
+			create("m2")
+			other := &metalv1alpha1.ServerClaim{}
+			other.Name, other.Namespace = "other-shoot", ns
+			other.Labels = map[string]string{"metal.provider.extensions.gardener.cloud/shoot": "shoot--p--other"}
+			other.Spec = metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "x"}
+			Expect(admin.Create(ctx, other)).To(Succeed())
+
+			list, err := d.ListMachines(ctx, &mcmdriver.ListMachinesRequest{MachineClass: class, Secret: secret})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(list.MachineList).To(Equal(map[string]string{
+				fmt.Sprintf("metal://%s/m1", ns): "m1",
+				fmt.Sprintf("metal://%s/m2", ns): "m2",
+			}))
+		})
+	})
+
+	Describe("DeleteMachine", func() {
+		It("deletes claim, Secret and IP claims without waiting, and is done once the finalizers are gone", func() {
+			initialized("m1", ns+"-s1")
+			By("playing metal-operator's and the IPAM provider's finalizers")
+			for _, obj := range []client.Object{&metalv1alpha1.ServerClaim{}, &ipamv1beta2.IPAddressClaim{}} {
+				name := map[bool]string{true: "m1", false: "m1-node"}[isClaim(obj)]
+				Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+				obj.SetFinalizers([]string{"test.metal/release"})
+				Expect(admin.Update(ctx, obj)).To(Succeed())
+			}
+
+			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "ServerClaim", "IPAddressClaim", "test.metal/release"))
+			Expect(getClaim("m1").DeletionTimestamp).NotTo(BeNil())
+			Expect(apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-ignition"}, &corev1.Secret{}))).To(BeTrue())
+			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "ServerClaim"))
+
+			for _, obj := range []client.Object{&metalv1alpha1.ServerClaim{}, &ipamv1beta2.IPAddressClaim{}} {
+				name := map[bool]string{true: "m1", false: "m1-node"}[isClaim(obj)]
+				Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+				obj.SetFinalizers(nil)
+				Expect(admin.Update(ctx, obj)).To(Succeed())
+			}
+			Expect(deleteMachine("m1")).To(Succeed())
+			Expect(leftovers(ctx, ns)).To(BeEmpty())
+			Expect(deleteMachine("m1")).To(Succeed())
+		})
+
+		It("deletes IP claims of IPAM entries removed from the MachineClass since", func() {
+			initialized("m1", ns+"-s1")
+			class = machineClass(specJSON(func(s map[string]any) { delete(s, "ipamConfig") }))
+			DeferCleanup(func() { class = machineClass(specJSON(nil)) })
+			Expect(deleteMachine("m1")).To(Succeed())
+			Expect(leftovers(ctx, ns)).To(BeEmpty())
+		})
+
+		It("succeeds when nothing exists", func() {
+			Expect(deleteMachine("never-created")).To(Succeed())
+		})
+
+		It("leaves nothing with the shoot's labels after deleting many machines", func() {
+			for i := range 5 {
+				initialized(fmt.Sprintf("m%d", i), fmt.Sprintf("%s-s%d", ns, i))
+			}
+			for i := range 5 {
+				Expect(deleteMachine(fmt.Sprintf("m%d", i))).To(Succeed())
+			}
+			Expect(leftovers(ctx, ns)).To(BeEmpty())
+		})
+	})
+
+	Describe("volumes and migration", func() {
+		It("has no volume IDs", func() {
+			resp, err := d.GetVolumeIDs(ctx, &mcmdriver.GetVolumeIDsRequest{PVSpecs: []*corev1.PersistentVolumeSpec{{}}})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp.VolumeIDs).To(BeEmpty())
+		})
+
+		It("has no machine class to migrate", func() {
+			_, err := d.GenerateMachineClassForMigration(ctx, &mcmdriver.GenerateMachineClassForMigrationRequest{})
+			Expect(err).To(haveCode(codes.Unimplemented))
+		})
+	})
+
+	It("never puts user data or Ignition into errors", func() {
+		create("m1")
+		binder.bind(ctx, ns, "m1", ns+"-s1")
+		for _, err := range []error{
+			func() error { _, err := initialize("m1"); return err }(),
+			func() error { _, err := getStatus("m1"); return err }(),
+			deleteMachine("m1"),
+		} {
+			if err != nil {
+				Expect(err.Error()).NotTo(ContainSubstring("NotATemplate"))
+				Expect(err.Error()).NotTo(ContainSubstring(base64.StdEncoding.EncodeToString([]byte(userData))[:20]))
+			}
+		}
+	})
+})
+
+func isClaim(obj client.Object) bool {
+	_, ok := obj.(*metalv1alpha1.ServerClaim)
+	return ok
+}
+
+func fileSource(cfg types.Config, path string) string {
+	for _, f := range cfg.Storage.Files {
+		if f.Path == path && f.Contents.Source != nil {
+			return *f.Contents.Source
+		}
+	}
+	return ""
+}
+
+func fileContent(cfg types.Config, path string) string {
+	source := fileSource(cfg, path)
+	encoded, ok := strings.CutPrefix(source, "data:;base64,")
+	ExpectWithOffset(1, ok).To(BeTrue(), "file %s is not a base64 data URL", path)
+	decoded, err := base64.StdEncoding.DecodeString(encoded)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return string(decoded)
+}
