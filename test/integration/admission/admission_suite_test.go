@@ -1,0 +1,215 @@
+package admission_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	extensionswebhook "github.com/gardener/gardener/extensions/pkg/webhook"
+	"github.com/gardener/gardener/pkg/api/indexer"
+	controllermanagerconfigv1alpha1 "github.com/gardener/gardener/pkg/apis/config/controllermanager/v1alpha1"
+	gardencoreinstall "github.com/gardener/gardener/pkg/apis/core/install"
+	securityinstall "github.com/gardener/gardener/pkg/apis/security/install"
+	"github.com/gardener/gardener/pkg/client/kubernetes"
+	"github.com/gardener/gardener/pkg/controllermanager/controller/namespacedcloudprofile"
+	"github.com/gardener/gardener/pkg/logger"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/admission/mutator"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/admission/validator"
+	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
+)
+
+func TestAdmission(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Integration Admission Suite")
+}
+
+const (
+	projectName      = "dev"
+	projectNamespace = "garden-dev"
+)
+
+var (
+	ctx        = context.Background()
+	testClient client.Client
+)
+
+var _ = BeforeSuite(func() {
+	// The suite must not pass by testing nothing: without the envtest binaries it fails and says how to get them.
+	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(),
+		"KUBEBUILDER_ASSETS is not set: run the suite with KUBEBUILDER_ASSETS=$(hack/envtest.sh) (or via hack/test.sh), which prints the directory of the kube-apiserver and etcd binaries")
+
+	logf.SetLogger(logger.MustNewZapLogger(logger.InfoLevel, logger.FormatJSON, zap.WriteTo(GinkgoWriter)))
+
+	By("Starting kube-apiserver and etcd with the Gardener resources as schemaless CRDs")
+	// The in-process gardener-apiserver of github.com/gardener/gardener/test/envtest does not compile in this
+	// module: gardener v1.150.0 builds against its in-repo pkg/apis, while the module graph resolves
+	// github.com/gardener/gardener/pkg/apis to v1.149.0, which lacks fields the apiserver code uses. The
+	// kube-apiserver serves the Gardener kinds as CRDs instead and calls our webhooks for them exactly as the
+	// gardener-apiserver's ValidatingAdmissionWebhook and MutatingAdmissionWebhook plugins would.
+	testEnv := &envtest.Environment{
+		CRDInstallOptions: envtest.CRDInstallOptions{CRDs: gardenerCRDs()},
+	}
+	restConfig, err := testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		By("Stopping the test environment")
+		Expect(testEnv.Stop()).To(Succeed())
+	})
+	// Gardener's types support protobuf, which clients then prefer; CRDs are served in JSON only.
+	restConfig = rest.CopyConfig(restConfig)
+	restConfig.ContentType = runtime.ContentTypeJSON
+
+	testClient, err = client.New(restConfig, client.Options{Scheme: kubernetes.GardenScheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	startAdmission(restConfig, &testEnv.WebhookInstallOptions)
+
+	By("Creating the project namespace")
+	Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:   projectNamespace,
+		Labels: map[string]string{"gardener.cloud/role": "project", "project.gardener.cloud/name": projectName},
+	}})).To(Succeed())
+
+	By("Waiting until the API server calls our webhooks")
+	Eventually(func() error {
+		return testClient.Create(ctx, cloudProfile("probe", nil), client.DryRunAll)
+	}).WithTimeout(time.Minute).Should(MatchError(ContainSubstring("spec.providerConfig: Required value")))
+
+	By("Creating the CloudProfile the Shoots use")
+	Expect(testClient.Create(ctx, cloudProfile("metal", cloudProfileConfig(validCloudProfile)))).To(Succeed())
+})
+
+// gardenerCRDs returns schemaless CRDs for the Gardener kinds the webhooks handle or read. Schemaless, because
+// the validation of the objects themselves is the gardener-apiserver's job, not this extension's.
+func gardenerCRDs() []*apiextensionsv1.CustomResourceDefinition {
+	return []*apiextensionsv1.CustomResourceDefinition{
+		gardenerCRD("core.gardener.cloud", "v1beta1", "CloudProfile", "cloudprofiles", apiextensionsv1.ClusterScoped, false),
+		gardenerCRD("core.gardener.cloud", "v1beta1", "NamespacedCloudProfile", "namespacedcloudprofiles", apiextensionsv1.NamespaceScoped, true),
+		gardenerCRD("core.gardener.cloud", "v1beta1", "Shoot", "shoots", apiextensionsv1.NamespaceScoped, true),
+		gardenerCRD("core.gardener.cloud", "v1beta1", "SecretBinding", "secretbindings", apiextensionsv1.NamespaceScoped, false),
+		gardenerCRD("security.gardener.cloud", "v1alpha1", "CredentialsBinding", "credentialsbindings", apiextensionsv1.NamespaceScoped, false),
+		gardenerCRD("security.gardener.cloud", "v1alpha1", "WorkloadIdentity", "workloadidentities", apiextensionsv1.NamespaceScoped, false),
+	}
+}
+
+func gardenerCRD(group, version, kind, plural string, scope apiextensionsv1.ResourceScope, statusSubresource bool) *apiextensionsv1.CustomResourceDefinition {
+	crdVersion := apiextensionsv1.CustomResourceDefinitionVersion{
+		Name:    version,
+		Served:  true,
+		Storage: true,
+		Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
+			Type:                   "object",
+			XPreserveUnknownFields: new(true),
+		}},
+	}
+	if statusSubresource {
+		crdVersion.Subresources = &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}}
+	}
+	return &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group:    group,
+			Names:    apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},
+			Scope:    scope,
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{crdVersion},
+		},
+	}
+}
+
+// startAdmission runs our webhooks in a manager against the test environment, registers them in the
+// kube-apiserver with envtest's webhook install options (URL and CA of the local webhook server), and runs
+// Gardener's NamespacedCloudProfile controller, which writes the status our mutator acts on. The validators read
+// CloudProfiles, Secrets and WorkloadIdentities through the manager's API reader from the kube-apiserver.
+func startAdmission(restConfig *rest.Config, installOptions *envtest.WebhookInstallOptions) {
+	By("Setting up the manager with the admission webhooks")
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	gardencoreinstall.Install(scheme)
+	securityinstall.Install(scheme)
+	utilruntime.Must(metalinstall.AddToScheme(scheme))
+
+	mgr, err := manager.New(restConfig, manager.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		WebhookServer: webhook.NewServer(webhook.Options{
+			Host:    installOptions.LocalServingHost,
+			Port:    installOptions.LocalServingPort,
+			CertDir: installOptions.LocalServingCertDir,
+		}),
+	})
+	Expect(err).NotTo(HaveOccurred())
+
+	var webhooks []*extensionswebhook.Webhook
+	for _, factory := range []func(manager.Manager) (*extensionswebhook.Webhook, error){validator.New, validator.NewSecretsWebhook, mutator.New} {
+		wh, err := factory(mgr)
+		Expect(err).NotTo(HaveOccurred())
+		mgr.GetWebhookServer().Register(wh.Path, wh.Webhook)
+		webhooks = append(webhooks, wh)
+	}
+
+	By("Registering the webhook configurations")
+	// The rules come from Gardener's own registration code, so they match what the component registers in a
+	// real landscape; envtest replaces the service reference by the URL of the local server and adds its CA.
+	seedConfigs, _, err := extensionswebhook.BuildWebhookConfigs(webhooks, mgr.GetClient(), "garden", "admission-metal", false,
+		installOptions.LocalServingPort, extensionswebhook.ModeService, "", nil, false)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(seedConfigs.ValidatingWebhookConfig).NotTo(BeNil())
+	Expect(seedConfigs.MutatingWebhookConfig).NotTo(BeNil())
+	// envtest joins host and service path with a slash of its own; a doubled slash would be redirected by the
+	// webhook server's mux, which the API server does not follow.
+	for i := range seedConfigs.ValidatingWebhookConfig.Webhooks {
+		trimServicePath(&seedConfigs.ValidatingWebhookConfig.Webhooks[i].ClientConfig)
+	}
+	for i := range seedConfigs.MutatingWebhookConfig.Webhooks {
+		trimServicePath(&seedConfigs.MutatingWebhookConfig.Webhooks[i].ClientConfig)
+	}
+	installOptions.ValidatingWebhooks = []*admissionregistrationv1.ValidatingWebhookConfiguration{seedConfigs.ValidatingWebhookConfig}
+	installOptions.MutatingWebhooks = []*admissionregistrationv1.MutatingWebhookConfiguration{seedConfigs.MutatingWebhookConfig}
+	Expect(installOptions.ModifyWebhookDefinitions()).To(Succeed())
+	Expect(installOptions.Install(restConfig)).To(Succeed())
+
+	By("Adding Gardener's NamespacedCloudProfile controller")
+	Expect(indexer.AddNamespacedCloudProfileParentRefName(ctx, mgr.GetFieldIndexer())).To(Succeed())
+	Expect((&namespacedcloudprofile.Reconciler{
+		Config: controllermanagerconfigv1alpha1.NamespacedCloudProfileControllerConfiguration{ConcurrentSyncs: new(1)},
+	}).AddToManager(mgr)).To(Succeed())
+
+	By("Starting the manager")
+	mgrCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
+	}()
+	DeferCleanup(cancel)
+
+	Eventually(func() error {
+		return mgr.GetWebhookServer().StartedChecker()(nil)
+	}).Should(Succeed())
+}
+
+func trimServicePath(clientConfig *admissionregistrationv1.WebhookClientConfig) {
+	if clientConfig.Service != nil && clientConfig.Service.Path != nil {
+		clientConfig.Service.Path = new(strings.TrimPrefix(*clientConfig.Service.Path, "/"))
+	}
+}

@@ -1,0 +1,547 @@
+package admission_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
+	securityv1alpha1 "github.com/gardener/gardener/pkg/apis/security/v1alpha1"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
+)
+
+const providerAPIVersion = "metal.provider.extensions.gardener.cloud/v1alpha1"
+
+// providerConfig builds a providerConfig document of the given kind from the JSON members in body.
+func providerConfig(kind, body string) *runtime.RawExtension {
+	if body != "" {
+		body = "," + body
+	}
+	return &runtime.RawExtension{Raw: fmt.Appendf(nil, `{"apiVersion":%q,"kind":%q%s}`, providerAPIVersion, kind, body)}
+}
+
+const (
+	validImages        = `"machineImages":[{"name":"gardenlinux","versions":[{"version":"1.0.0","image":"registry.example.com/gardenlinux:1.0.0"}]}]`
+	validMachineTypes  = `"machineTypes":[{"name":"standard","serverLabels":{"metal.example.com/size":"standard"}}]`
+	validRegionConfigs = `"regionConfigs":[{"name":"region-a","server":"https://metal.region-a.example.com"}]`
+	validCloudProfile  = validImages + "," + validMachineTypes + "," + validRegionConfigs
+
+	validNetworks = `"networks":[{"name":"nodes","cidr":"10.250.0.0/16","ipamPoolRef":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}}]`
+	validIPAM     = `"ipamConfig":[{"metadataKey":"node-ip","ipamRef":{"network":"nodes"}}]`
+)
+
+func cloudProfileConfig(body string) *runtime.RawExtension {
+	return providerConfig("CloudProfileConfig", body)
+}
+func infrastructureConfig(body string) *runtime.RawExtension {
+	return providerConfig("InfrastructureConfig", body)
+}
+func controlPlaneConfig(body string) *runtime.RawExtension {
+	return providerConfig("ControlPlaneConfig", body)
+}
+func workerConfig(body string) *runtime.RawExtension { return providerConfig("WorkerConfig", body) }
+
+// providerLabels are the labels the gardener-apiserver's ExtensionLabels plugin puts on objects of the metal
+// provider; our webhooks select objects by them. Without a gardener-apiserver the test sets them itself.
+func providerLabels() map[string]string {
+	return map[string]string{"provider.extensions.gardener.cloud/metal": "true"}
+}
+
+// cloudProfile is a CloudProfile of type metal with one image version, machine type and region.
+func cloudProfile(name string, config *runtime.RawExtension) *gardencorev1beta1.CloudProfile {
+	return &gardencorev1beta1.CloudProfile{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: providerLabels()},
+		Spec: gardencorev1beta1.CloudProfileSpec{
+			Type:       "metal",
+			Kubernetes: gardencorev1beta1.KubernetesSettings{Versions: []gardencorev1beta1.ExpirableVersion{{Version: "1.34.0"}}},
+			MachineImages: []gardencorev1beta1.MachineImage{{
+				Name: "gardenlinux",
+				Versions: []gardencorev1beta1.MachineImageVersion{{
+					ExpirableVersion: gardencorev1beta1.ExpirableVersion{Version: "1.0.0"},
+					CRI:              []gardencorev1beta1.CRI{{Name: gardencorev1beta1.CRINameContainerD}},
+					Architectures:    []string{"amd64"},
+				}},
+			}},
+			MachineTypes: []gardencorev1beta1.MachineType{{
+				Name:         "standard",
+				CPU:          resource.MustParse("8"),
+				GPU:          resource.MustParse("0"),
+				Memory:       resource.MustParse("32Gi"),
+				Usable:       new(true),
+				Architecture: new("amd64"),
+			}},
+			Regions:        []gardencorev1beta1.Region{{Name: "region-a", Zones: []gardencorev1beta1.AvailabilityZone{{Name: "zone-a"}}}},
+			ProviderConfig: config,
+		},
+	}
+}
+
+// namespacedCloudProfile is a NamespacedCloudProfile below the CloudProfile "metal" that adds image version 2.0.0.
+func namespacedCloudProfile(name string, config *runtime.RawExtension) *gardencorev1beta1.NamespacedCloudProfile {
+	return &gardencorev1beta1.NamespacedCloudProfile{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: projectNamespace, Labels: providerLabels()},
+		Spec: gardencorev1beta1.NamespacedCloudProfileSpec{
+			Parent: gardencorev1beta1.CloudProfileReference{Kind: "CloudProfile", Name: "metal"},
+			MachineImages: []gardencorev1beta1.MachineImage{{
+				Name: "gardenlinux",
+				Versions: []gardencorev1beta1.MachineImageVersion{{
+					ExpirableVersion: gardencorev1beta1.ExpirableVersion{Version: "2.0.0"},
+					CRI:              []gardencorev1beta1.CRI{{Name: gardencorev1beta1.CRINameContainerD}},
+					Architectures:    []string{"amd64"},
+				}},
+			}},
+			ProviderConfig: config,
+		},
+	}
+}
+
+// shoot is a Shoot of the metal provider on the CloudProfile "metal" with one worker pool.
+func shoot(name string, infra, controlPlane, worker *runtime.RawExtension) *gardencorev1beta1.Shoot {
+	return &gardencorev1beta1.Shoot{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: projectNamespace, Labels: providerLabels()},
+		Spec: gardencorev1beta1.ShootSpec{
+			CloudProfile:           &gardencorev1beta1.CloudProfileReference{Kind: "CloudProfile", Name: "metal"},
+			CredentialsBindingName: new("metal-credentials"),
+			Region:                 "region-a",
+			Kubernetes:             gardencorev1beta1.Kubernetes{Version: "1.34.0"},
+			Networking: &gardencorev1beta1.Networking{
+				Type:     new("calico"),
+				Nodes:    new("10.250.0.0/16"),
+				Pods:     new("100.64.0.0/12"),
+				Services: new("100.80.0.0/13"),
+			},
+			Resources: []gardencorev1beta1.NamedResourceReference{{
+				Name:        "ignition",
+				ResourceRef: autoscalingv1.CrossVersionObjectReference{APIVersion: "v1", Kind: "Secret", Name: "extra-ignition"},
+			}},
+			Provider: gardencorev1beta1.Provider{
+				Type:                 "metal",
+				InfrastructureConfig: infra,
+				ControlPlaneConfig:   controlPlane,
+				Workers: []gardencorev1beta1.Worker{{
+					Name: "pool-a",
+					Machine: gardencorev1beta1.Machine{
+						Type:         "standard",
+						Image:        &gardencorev1beta1.ShootMachineImage{Name: "gardenlinux", Version: new("1.0.0")},
+						Architecture: new("amd64"),
+					},
+					Minimum:        1,
+					Maximum:        2,
+					Zones:          []string{"zone-a"},
+					ProviderConfig: worker,
+				}},
+			},
+		},
+	}
+}
+
+func validShoot(name string) *gardencorev1beta1.Shoot {
+	return shoot(name, infrastructureConfig(validNetworks), controlPlaneConfig(`"nodeNamePolicy":"ServerName"`), workerConfig(validIPAM))
+}
+
+func credentialsSecret(name string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: projectNamespace, Labels: map[string]string{"provider.shoot.gardener.cloud/metal": "true"}},
+		Data:       map[string][]byte{"namespace": []byte("shoot-dev"), "token": []byte("not-a-real-token")},
+	}
+}
+
+var _ = Describe("Admission of valid objects", Ordered, func() {
+	It("accepts a CloudProfile", func() {
+		// The suite creates the CloudProfile "metal" that the other specs use; this one only shows acceptance.
+		Expect(testClient.Create(ctx, cloudProfile("metal-accepted", cloudProfileConfig(validCloudProfile)))).To(Succeed())
+	})
+
+	It("accepts a NamespacedCloudProfile and merges its images into the status as capability flavors", func() {
+		capabilityProfile := cloudProfile("metal-capabilities", cloudProfileConfig(
+			`"machineImages":[{"name":"gardenlinux","versions":[{"version":"1.0.0","capabilityFlavors":[{"image":"registry.example.com/gardenlinux:1.0.0","capabilities":{"architecture":["amd64"]}}]}]}],`+
+				validMachineTypes+","+validRegionConfigs))
+		capabilityProfile.Spec.MachineCapabilities = []gardencorev1beta1.CapabilityDefinition{{Name: "architecture", Values: []string{"amd64"}}}
+		capabilityProfile.Spec.MachineImages[0].Versions[0].Architectures = nil
+		capabilityProfile.Spec.MachineTypes[0].Architecture = nil
+		capabilityProfile.Spec.MachineTypes[0].Capabilities = gardencorev1beta1.Capabilities{"architecture": []string{"amd64"}}
+		Expect(testClient.Create(ctx, capabilityProfile)).To(Succeed())
+
+		profile := namespacedCloudProfile("custom", cloudProfileConfig(
+			`"machineImages":[{"name":"gardenlinux","versions":[{"version":"2.0.0","image":"registry.example.com/gardenlinux:2.0.0","architecture":"amd64"}]}]`))
+		profile.Spec.Parent.Name = capabilityProfile.Name
+		profile.Spec.MachineImages[0].Versions[0].Architectures = nil
+		Expect(testClient.Create(ctx, profile)).To(Succeed())
+
+		By("waiting for Gardener's controller to merge the status and our mutator to merge the providerConfig")
+		Eventually(func(g Gomega) []v1alpha1.MachineImageVersion {
+			g.Expect(testClient.Get(ctx, client.ObjectKeyFromObject(profile), profile)).To(Succeed())
+			g.Expect(profile.Status.CloudProfileSpec.ProviderConfig).NotTo(BeNil())
+			config := &v1alpha1.CloudProfileConfig{}
+			g.Expect(json.Unmarshal(profile.Status.CloudProfileSpec.ProviderConfig.Raw, config)).To(Succeed())
+			g.Expect(config.MachineImages).To(HaveLen(1))
+			return config.MachineImages[0].Versions
+		}).WithTimeout(30 * time.Second).Should(ConsistOf(
+			v1alpha1.MachineImageVersion{Version: "2.0.0", CapabilityFlavors: []v1alpha1.MachineImageFlavor{{
+				Image: "registry.example.com/gardenlinux:2.0.0", Capabilities: gardencorev1beta1.Capabilities{"architecture": []string{"amd64"}},
+			}}},
+			v1alpha1.MachineImageVersion{Version: "1.0.0", CapabilityFlavors: []v1alpha1.MachineImageFlavor{{
+				Image: "registry.example.com/gardenlinux:1.0.0", Capabilities: gardencorev1beta1.Capabilities{"architecture": []string{"amd64"}},
+			}}},
+		))
+	})
+
+	It("accepts a credentials Secret", func() {
+		Expect(testClient.Create(ctx, credentialsSecret("metal-credentials"))).To(Succeed())
+	})
+
+	It("accepts a SecretBinding", func() {
+		Expect(testClient.Create(ctx, &gardencorev1beta1.SecretBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "metal-secret", Namespace: projectNamespace, Labels: providerLabels()},
+			SecretRef:  corev1.SecretReference{Namespace: projectNamespace, Name: "metal-credentials"},
+			Provider:   &gardencorev1beta1.SecretBindingProvider{Type: "metal"},
+		})).To(Succeed())
+	})
+
+	It("accepts a CredentialsBinding referencing a Secret", func() {
+		Expect(testClient.Create(ctx, credentialsBinding("metal-credentials", "v1", "Secret", "metal-credentials"))).To(Succeed())
+	})
+
+	It("accepts a CredentialsBinding referencing a WorkloadIdentity for the metal provider", func() {
+		Expect(testClient.Create(ctx, &securityv1alpha1.WorkloadIdentity{
+			ObjectMeta: metav1.ObjectMeta{Name: "metal-identity", Namespace: projectNamespace},
+			Spec: securityv1alpha1.WorkloadIdentitySpec{
+				Audiences:    []string{"metal"},
+				TargetSystem: securityv1alpha1.TargetSystem{Type: "metal"},
+			},
+		})).To(Succeed())
+		Expect(testClient.Create(ctx, credentialsBinding("metal-identity", "security.gardener.cloud/v1alpha1", "WorkloadIdentity", "metal-identity"))).To(Succeed())
+	})
+
+	It("accepts a Shoot and an update that adds a network", func() {
+		s := validShoot("valid")
+		Expect(testClient.Create(ctx, s)).To(Succeed())
+
+		s.Spec.Provider.InfrastructureConfig = infrastructureConfig(`"networks":[` +
+			`{"name":"nodes","cidr":"10.250.0.0/16","ipamPoolRef":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}},` +
+			`{"name":"storage","cidr":"10.251.0.0/16"}]`)
+		Expect(testClient.Update(ctx, s)).To(Succeed())
+	})
+
+	It("rejects an update of the Shoot that changes a network's CIDR", func() {
+		s := &gardencorev1beta1.Shoot{}
+		Expect(testClient.Get(ctx, client.ObjectKey{Namespace: projectNamespace, Name: "valid"}, s)).To(Succeed())
+		s.Spec.Provider.InfrastructureConfig = infrastructureConfig(`"networks":[` +
+			`{"name":"nodes","cidr":"10.249.0.0/16","ipamPoolRef":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}},` +
+			`{"name":"storage","cidr":"10.251.0.0/16"}]`)
+		Expect(testClient.Update(ctx, s)).To(MatchError(ContainSubstring("spec.provider.infrastructureConfig.networks[0].cidr")))
+	})
+
+	It("rejects a Shoot on a NamespacedCloudProfile with an image version missing in its providerConfig", func() {
+		// The status of "custom" carries the merged providerConfig, which has no image for 3.0.0.
+		s := validShoot("on-custom")
+		s.Spec.CloudProfile = &gardencorev1beta1.CloudProfileReference{Kind: "NamespacedCloudProfile", Name: "custom"}
+		s.Spec.Provider.Workers[0].Machine.Image.Version = new("3.0.0")
+		Expect(testClient.Create(ctx, s, client.DryRunAll)).To(MatchError(ContainSubstring("spec.provider.workers[0].machine.image")))
+	})
+})
+
+func credentialsBinding(name, apiVersion, kind, refName string) *securityv1alpha1.CredentialsBinding {
+	return &securityv1alpha1.CredentialsBinding{
+		ObjectMeta:     metav1.ObjectMeta{Name: name, Namespace: projectNamespace, Labels: providerLabels()},
+		Provider:       securityv1alpha1.CredentialsBindingProvider{Type: "metal"},
+		CredentialsRef: corev1.ObjectReference{APIVersion: apiVersion, Kind: kind, Namespace: projectNamespace, Name: refName},
+	}
+}
+
+var _ = Describe("Admission of invalid references", func() {
+	It("rejects a SecretBinding whose Secret does not exist", func() {
+		Expect(testClient.Create(ctx, &gardencorev1beta1.SecretBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "missing-secret", Namespace: projectNamespace, Labels: providerLabels()},
+			SecretRef:  corev1.SecretReference{Namespace: projectNamespace, Name: "does-not-exist"},
+			Provider:   &gardencorev1beta1.SecretBindingProvider{Type: "metal"},
+		}, client.DryRunAll)).To(MatchError(ContainSubstring("secretRef: Invalid value: \"garden-dev/does-not-exist\": referenced Secret does not exist")))
+	})
+
+	It("rejects a CredentialsBinding whose WorkloadIdentity targets another provider", func() {
+		Expect(testClient.Create(ctx, &securityv1alpha1.WorkloadIdentity{
+			ObjectMeta: metav1.ObjectMeta{Name: "aws-identity", Namespace: projectNamespace},
+			Spec:       securityv1alpha1.WorkloadIdentitySpec{Audiences: []string{"aws"}, TargetSystem: securityv1alpha1.TargetSystem{Type: "aws"}},
+		})).To(Succeed())
+		Expect(testClient.Create(ctx, credentialsBinding("aws-identity", "security.gardener.cloud/v1alpha1", "WorkloadIdentity", "aws-identity"), client.DryRunAll)).
+			To(MatchError(ContainSubstring(`credentialsRef: Invalid value: "garden-dev/aws-identity": referenced WorkloadIdentity has spec.targetSystem.type "aws"`)))
+	})
+
+	It("rejects a credentials Secret without token and does not echo its values", func() {
+		secret := credentialsSecret("incomplete")
+		delete(secret.Data, "token")
+		secret.Data["namespace"] = []byte("Not_A_Namespace")
+		err := testClient.Create(ctx, secret, client.DryRunAll)
+		Expect(err).To(MatchError(ContainSubstring("data[token]: Required value")))
+		Expect(err).To(MatchError(ContainSubstring("data[namespace]")))
+		Expect(err.Error()).NotTo(ContainSubstring("Not_A_Namespace"))
+	})
+})
+
+// replace returns s with old replaced by new exactly once; it fails the test when old does not occur, so that a
+// table entry cannot silently test the valid object.
+func replace(s, old, with string) string {
+	ExpectWithOffset(1, strings.Count(s, old)).To(Equal(1), "%q must occur once in %q", old, s)
+	return strings.Replace(s, old, with, 1)
+}
+
+var notPEM = base64.StdEncoding.EncodeToString([]byte("not a certificate"))
+
+var _ = Describe("Admission of invalid provider configs", func() {
+	DescribeTable("rejects the object with the offending field's path in the error",
+		func(obj func() client.Object, path string) {
+			err := testClient.Create(ctx, obj(), client.DryRunAll)
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(path))
+		},
+
+		// CloudProfileConfig of a CloudProfile
+		Entry("CloudProfile without providerConfig",
+			func() client.Object { return cloudProfile("bad", nil) }, "spec.providerConfig: Required value"),
+		Entry("CloudProfileConfig with an unknown field",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(validCloudProfile+`,"regions":[]`))
+			}, "spec.providerConfig: Invalid value"),
+		Entry("CloudProfileConfig with a wrong apiVersion",
+			func() client.Object {
+				return cloudProfile("bad", &runtime.RawExtension{Raw: []byte(`{"apiVersion":"metal.provider.extensions.gardener.cloud/v1","kind":"CloudProfileConfig"}`)})
+			}, "spec.providerConfig: Invalid value"),
+		Entry("CloudProfileConfig of the wrong kind",
+			func() client.Object { return cloudProfile("bad", providerConfig("WorkerConfig", "")) }, "spec.providerConfig: Invalid value"),
+		Entry("image version without image",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `,"image":"registry.example.com/gardenlinux:1.0.0"`, "")))
+			}, "spec.providerConfig.machineImages[0].versions[0].image"),
+		Entry("image version with an invalid image reference",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `registry.example.com/gardenlinux:1.0.0`, `UPPER CASE:image`)))
+			}, "spec.providerConfig.machineImages[0].versions[0].image"),
+		Entry("image version with an unsupported architecture",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"version":"1.0.0",`, `"version":"1.0.0","architecture":"s390x",`)))
+			}, "spec.providerConfig.machineImages[0].versions[0].architecture"),
+		Entry("image version with capability flavors in a profile without capabilities",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"version":"1.0.0",`, `"version":"1.0.0","capabilityFlavors":[{"image":"registry.example.com/gl:1"}],`)))
+			}, "spec.providerConfig.machineImages[0].versions[0].capabilityFlavors"),
+		Entry("duplicate machine image",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"machineImages":[`,
+					`"machineImages":[{"name":"gardenlinux","versions":[{"version":"0.9.0","image":"registry.example.com/gardenlinux:0.9.0"}]},`)))
+			}, "spec.providerConfig.machineImages[1].name: Duplicate value"),
+		Entry("machine image without versions",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"machineImages":[`, `"machineImages":[{"name":"other","versions":[]},`)))
+			}, "spec.providerConfig.machineImages[0].versions: Required value"),
+		Entry("no image mapping for a version of the CloudProfile",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"version":"1.0.0"`, `"version":"1.0.1"`)))
+			}, "spec.providerConfig.machineImages: Required value"),
+		Entry("machine type without Server labels",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"serverLabels":{"metal.example.com/size":"standard"}`, `"serverLabels":{}`)))
+			}, "spec.providerConfig.machineTypes[0].serverLabels: Required value"),
+		Entry("machine type selecting the zone",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"metal.example.com/size":"standard"`,
+					`"metal.example.com/size":"standard","topology.kubernetes.io/zone":"zone-a"`)))
+			}, "spec.providerConfig.machineTypes[0].serverLabels[topology.kubernetes.io/zone]"),
+		Entry("machine type with an invalid label key",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"metal.example.com/size"`, `"-bad key-"`)))
+			}, "spec.providerConfig.machineTypes[0].serverLabels"),
+		Entry("duplicate machine type",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"machineTypes":[`, `"machineTypes":[{"name":"standard","serverLabels":{"a":"b"}},`)))
+			}, "spec.providerConfig.machineTypes[1].name: Duplicate value"),
+		Entry("no machine type mapping for a machine type of the CloudProfile",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"name":"standard"`, `"name":"other"`)))
+			}, "spec.providerConfig.machineTypes: Required value"),
+		Entry("region server with http",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `https://metal.region-a`, `http://metal.region-a`)))
+			}, "spec.providerConfig.regionConfigs[0].server: Invalid value"),
+		Entry("region without server",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `,"server":"https://metal.region-a.example.com"`, ``)))
+			}, "spec.providerConfig.regionConfigs[0].server: Required value"),
+		Entry("region server with user info",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `https://metal.region-a`, `https://user:pass@metal.region-a`)))
+			}, "spec.providerConfig.regionConfigs[0].server: Invalid value"),
+		Entry("region CA that is no PEM",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"server":"https://metal.region-a.example.com"`,
+					`"server":"https://metal.region-a.example.com","certificateAuthorityData":"`+notPEM+`"`)))
+			}, "spec.providerConfig.regionConfigs[0].certificateAuthorityData"),
+		Entry("no regionConfig for a region of the CloudProfile",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(replace(validCloudProfile, `"name":"region-a"`, `"name":"region-b"`)))
+			}, "spec.providerConfig.regionConfigs: Required value"),
+		Entry("DNS server that is no IP",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(validCloudProfile+`,"dnsServers":["dns.example.com"]`))
+			},
+			"spec.providerConfig.dnsServers[0]"),
+		Entry("ignition that is no JSON or YAML object",
+			func() client.Object {
+				return cloudProfile("bad", cloudProfileConfig(validCloudProfile+`,"ignition":"{not: [valid"`))
+			},
+			"spec.providerConfig.ignition"),
+
+		// CloudProfileConfig of a NamespacedCloudProfile
+		Entry("NamespacedCloudProfile providerConfig with an unknown field",
+			func() client.Object {
+				return namespacedCloudProfile("bad", cloudProfileConfig(`"machineImages":[{"name":"gardenlinux","versionz":[]}]`))
+			}, "spec.providerConfig: Invalid value"),
+		Entry("NamespacedCloudProfile setting regionConfigs",
+			func() client.Object {
+				return namespacedCloudProfile("bad", cloudProfileConfig(validImages+`,"regionConfigs":[{"name":"region-a","server":"https://other.example.com"}]`))
+			}, "spec.providerConfig.regionConfigs: Forbidden"),
+		Entry("NamespacedCloudProfile without an image for its added version",
+			func() client.Object { return namespacedCloudProfile("bad", nil) }, "spec.providerConfig.machineImages: Required value"),
+		Entry("NamespacedCloudProfile with an invalid image reference for its added version",
+			func() client.Object {
+				return namespacedCloudProfile("bad", cloudProfileConfig(`"machineImages":[{"name":"gardenlinux","versions":[{"version":"2.0.0","image":"not a reference"}]}]`))
+			}, "spec.providerConfig.machineImages[0].versions[0].image"),
+
+		// InfrastructureConfig of a Shoot
+		Entry("InfrastructureConfig with an unknown field",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(`"netwerks":[]`), nil, nil)
+			}, "spec.provider.infrastructureConfig: Invalid value"),
+		Entry("network with an invalid name",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(replace(validNetworks, `"name":"nodes","cidr"`, `"name":"Nodes_1","cidr"`)), nil, nil)
+			}, "spec.provider.infrastructureConfig.networks[0].name"),
+		Entry("duplicate network",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(replace(validNetworks, `"networks":[`, `"networks":[{"name":"nodes","cidr":"10.1.0.0/16"},`)), nil, nil)
+			}, "spec.provider.infrastructureConfig.networks[1].name: Duplicate value"),
+		Entry("network without CIDR",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(replace(validNetworks, `"cidr":"10.250.0.0/16",`, ``)), nil, nil)
+			}, "spec.provider.infrastructureConfig.networks[0].cidr: Required value"),
+		Entry("network with an invalid CIDR",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(replace(validNetworks, `10.250.0.0/16`, `10.250.0.0/33`)), nil, nil)
+			}, "spec.provider.infrastructureConfig.networks[0].cidr"),
+		Entry("overlapping networks",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(replace(validNetworks, `"networks":[`, `"networks":[{"name":"wide","cidr":"10.0.0.0/8"},`)), nil, nil)
+			}, "spec.provider.infrastructureConfig.networks[1].cidr"),
+		Entry("network overlapping the pod network",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(replace(validNetworks, `10.250.0.0/16`, `100.64.0.0/16`)), nil, nil)
+			}, "spec.provider.infrastructureConfig.networks[0].cidr"),
+		Entry("IPAM pool of an unsupported API group",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(replace(validNetworks, `ipam.cluster.x-k8s.io`, `ipam.example.com`)), nil, nil)
+			}, "spec.provider.infrastructureConfig.networks[0].ipamPoolRef.apiGroup"),
+
+		// ControlPlaneConfig of a Shoot
+		Entry("ControlPlaneConfig of the wrong apiVersion",
+			func() client.Object {
+				return shoot("bad", nil, &runtime.RawExtension{Raw: []byte(`{"apiVersion":"v1","kind":"ControlPlaneConfig"}`)}, nil)
+			}, "spec.provider.controlPlaneConfig: Invalid value"),
+		Entry("unsupported node name policy",
+			func() client.Object { return shoot("bad", nil, controlPlaneConfig(`"nodeNamePolicy":"Hostname"`), nil) },
+			"spec.provider.controlPlaneConfig.nodeNamePolicy: Unsupported value"),
+		Entry("metal load balancer together with MetalLB",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"loadBalancer":{"metalLoadBalancer":{"vni":100,"metalBondServer":"[2001:db8::1]:4711"},`+
+					`"metallb":{"ipAddressPools":[{"name":"pool","addresses":["192.0.2.0/28"]}]}}`), nil)
+			}, "spec.provider.controlPlaneConfig.loadBalancer.metallb: Forbidden"),
+		Entry("MetalLB pool with an invalid address",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"loadBalancer":{"metallb":{"ipAddressPools":[{"name":"pool","addresses":["192.0.2.20-192.0.2.10"]}]}}`), nil)
+			}, "spec.provider.controlPlaneConfig.loadBalancer.metallb.ipAddressPools[0].addresses[0]"),
+		Entry("MetalLB without address pools",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"loadBalancer":{"metallb":{}}`), nil)
+			},
+			"spec.provider.controlPlaneConfig.loadBalancer.metallb.ipAddressPools: Required value"),
+		Entry("metal load balancer with a server without port",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"loadBalancer":{"metalLoadBalancer":{"vni":100,"metalBondServer":"metalbond.example.com"}}`), nil)
+			}, "spec.provider.controlPlaneConfig.loadBalancer.metalLoadBalancer.metalBondServer"),
+		Entry("Calico BGP with an invalid AS number",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"loadBalancer":{"calicoBgp":{"asNumber":0}}`), nil)
+			},
+			"spec.provider.controlPlaneConfig.loadBalancer.calicoBgp.asNumber"),
+		Entry("Calico BGP peer with an invalid IP",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"loadBalancer":{"calicoBgp":{"asNumber":64512,"peers":[{"peerIP":"router","asNumber":64513}]}}`), nil)
+			}, "spec.provider.controlPlaneConfig.loadBalancer.calicoBgp.peers[0].peerIP"),
+		Entry("cloud-controller-manager pod prefix size beyond IPv4",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"cloudControllerManager":{"podPrefixSize":40}`), nil)
+			}, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize"),
+		Entry("cloud-controller-manager IPAM kind without kind",
+			func() client.Object {
+				return shoot("bad", nil, controlPlaneConfig(`"cloudControllerManager":{"networking":{"ipamKind":{"apiGroup":"ipam.cluster.x-k8s.io"}}}`), nil)
+			}, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.kind: Required value"),
+
+		// WorkerConfig of a Shoot's worker pool
+		Entry("WorkerConfig with an unknown field",
+			func() client.Object { return shoot("bad", nil, nil, workerConfig(`"extraLabels":{}`)) },
+			"spec.provider.workers[0].providerConfig: Invalid value"),
+		Entry("extra Server labels selecting the zone",
+			func() client.Object {
+				return shoot("bad", nil, nil, workerConfig(`"extraServerLabels":{"topology.kubernetes.io/zone":"zone-a"}`))
+			}, "spec.provider.workers[0].providerConfig.extraServerLabels[topology.kubernetes.io/zone]: Forbidden"),
+		Entry("Server toleration with an unsupported operator",
+			func() client.Object {
+				return shoot("bad", nil, nil, workerConfig(`"serverTolerations":[{"key":"maintenance","operator":"Matches"}]`))
+			}, "spec.provider.workers[0].providerConfig.serverTolerations[0].operator: Unsupported value"),
+		Entry("Server toleration with Exists and a value",
+			func() client.Object {
+				return shoot("bad", nil, nil, workerConfig(`"serverTolerations":[{"key":"maintenance","operator":"Exists","value":"yes"}]`))
+			}, "spec.provider.workers[0].providerConfig.serverTolerations[0].value"),
+		Entry("IPAM config without metadata key",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(validNetworks), nil, workerConfig(`"ipamConfig":[{"ipamRef":{"network":"nodes"}}]`))
+			}, "spec.provider.workers[0].providerConfig.ipamConfig[0].metadataKey: Required value"),
+		Entry("IPAM config naming an unknown network",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(validNetworks), nil, workerConfig(replace(validIPAM, `"network":"nodes"`, `"network":"storage"`)))
+			}, "spec.provider.workers[0].providerConfig.ipamConfig[0].ipamRef.network"),
+		Entry("IPAM config with network and pool",
+			func() client.Object {
+				return shoot("bad", infrastructureConfig(validNetworks), nil, workerConfig(replace(validIPAM, `"network":"nodes"`,
+					`"network":"nodes","pool":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}`)))
+			}, "spec.provider.workers[0].providerConfig.ipamConfig[0].ipamRef.pool: Forbidden"),
+		Entry("extra ignition with raw and secretRef",
+			func() client.Object {
+				return shoot("bad", nil, nil, workerConfig(`"extraIgnition":{"raw":"{}","secretRef":"ignition"}`))
+			}, "spec.provider.workers[0].providerConfig.extraIgnition.secretRef: Forbidden"),
+		Entry("extra ignition referencing an unknown resource",
+			func() client.Object {
+				return shoot("bad", nil, nil, workerConfig(`"extraIgnition":{"secretRef":"missing"}`))
+			},
+			"spec.provider.workers[0].providerConfig.extraIgnition.secretRef: Not found"),
+		Entry("worker DNS server that is no IP",
+			func() client.Object { return shoot("bad", nil, nil, workerConfig(`"dnsServers":["10.0.0.300"]`)) },
+			"spec.provider.workers[0].providerConfig.dnsServers[0]"),
+		Entry("worker machine type without mapping in the CloudProfileConfig",
+			func() client.Object {
+				s := shoot("bad", nil, nil, nil)
+				s.Spec.Provider.Workers[0].Machine.Type = "unknown"
+				return s
+			}, "spec.provider.workers[0].machine.type"),
+	)
+})
