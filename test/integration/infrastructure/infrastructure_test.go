@@ -1,0 +1,442 @@
+package infrastructure_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
+	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
+	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+)
+
+const region = "region-1"
+
+// shoot is one shoot's objects: its control plane namespace in the seed and its namespace in the metal API.
+type shoot struct {
+	seedNamespace, metalNamespace string
+	machineType                   string
+	infra                         *extensionsv1alpha1.Infrastructure
+}
+
+var allPermissions = []rbacv1.PolicyRule{
+	{APIGroups: []string{"metal.ironcore.dev"}, Resources: []string{"serverclaims", "servermaintenances"}, Verbs: []string{"*"}},
+	{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
+	{APIGroups: []string{"ipam.cluster.x-k8s.io"}, Resources: []string{"ipaddressclaims", "ipaddresses", "inclusterippools"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+}
+
+var serverPermissions = []rbacv1.PolicyRule{
+	{APIGroups: []string{"metal.ironcore.dev"}, Resources: []string{"servers"}, Verbs: []string{"get", "list", "watch"}},
+}
+
+var _ = Describe("Infrastructure controller", func() {
+	It("counts the Servers each pool and zone can claim and reports the networks", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		// Zone z1 has three claimable Servers of the machine type, one claimed by someone else, one with a
+		// taint the pool does not tolerate, one that is not Available and one that is marked unclaimable.
+		for range 3 {
+			s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		}
+		other := s.server(ctx, "z1", metalv1alpha1.ServerStateReserved)
+		claimServer(ctx, other, "someone-else", "claim")
+		tainted := s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		tainted.Spec.Taints = []metalv1alpha1.Taint{{Key: "dedicated", Value: "gpu", Effect: metalv1alpha1.TaintEffectNoBind}}
+		Expect(metalAdmin.Update(ctx, tainted)).To(Succeed())
+		s.server(ctx, "z1", metalv1alpha1.ServerStateDiscovery)
+		unclaimable := s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		unclaimable.Spec.Unclaimable = true
+		Expect(metalAdmin.Update(ctx, unclaimable)).To(Succeed())
+		// Zone z2 has two claimable Servers and one already claimed by this shoot, which it keeps.
+		for range 2 {
+			s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable)
+		}
+		own := s.server(ctx, "z2", metalv1alpha1.ServerStateReserved)
+		s.claim(ctx, "machine-0")
+		claimServer(ctx, own, s.metalNamespace, "machine-0")
+
+		s.create(ctx, []gardencorev1beta1.Worker{
+			s.pool("a", 4, "z1", "z2"),
+			s.pool("b", 1, "z2"),
+			// The tolerating pool can have the tainted Server too.
+			withTolerations(s.pool("gpu", 0, "z1"), v1alpha1.ServerToleration{Key: "dedicated", Operator: "Equal", Value: "gpu"}),
+		}, &v1alpha1.InfrastructureConfig{Networks: []v1alpha1.Network{{
+			Name: "nodes", CIDR: "10.250.0.0/16",
+			IPAMPoolRef: &v1alpha1.IPAMPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "InClusterIPPool", Name: "nodes"},
+		}}})
+		s.ipamPool(ctx, "nodes")
+
+		s.expectSucceeded(ctx)
+		status := s.providerStatus(ctx)
+		Expect(status.Networks).To(ConsistOf(v1alpha1.NetworkStatus{Name: "nodes", CIDR: "10.250.0.0/16"}))
+		Expect(status.ServerCapacity).To(ConsistOf(
+			v1alpha1.ServerCapacity{Pool: "a", Zone: "z1", MachineType: s.machineType, Matching: 7, Available: 3, Minimum: 2},
+			v1alpha1.ServerCapacity{Pool: "a", Zone: "z2", MachineType: s.machineType, Matching: 3, Available: 3, Minimum: 2},
+			v1alpha1.ServerCapacity{Pool: "b", Zone: "z2", MachineType: s.machineType, Matching: 3, Available: 3, Minimum: 1},
+			v1alpha1.ServerCapacity{Pool: "gpu", Zone: "z1", MachineType: s.machineType, Matching: 7, Available: 4, Minimum: 0},
+		))
+		Expect(s.infra.Status.Networking).To(Equal(&extensionsv1alpha1.InfrastructureStatusNetworking{
+			Nodes: []string{"10.250.0.0/16"}, Pods: []string{"100.96.0.0/11"}, Services: []string{"100.64.0.0/13"},
+		}))
+	})
+
+	It("fails with the insufficient-servers code when a pool's minimum cannot be met, and still reports the counts", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		s.create(ctx, []gardencorev1beta1.Worker{s.pool("big", 3, "z1")}, nil)
+
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraResourcesDepleted)
+		Expect(lastError.Description).To(ContainSubstring("insufficient servers"))
+		Expect(lastError.Description).To(ContainSubstring(`pool "big" zone "z1" needs 3, 1 can be claimed`))
+		Expect(lastError.Description).To(ContainSubstring(metal.ZoneLabel + "=z1"))
+		Expect(s.providerStatus(ctx).ServerCapacity).To(ConsistOf(
+			v1alpha1.ServerCapacity{Pool: "big", Zone: "z1", MachineType: s.machineType, Matching: 1, Available: 1, Minimum: 3},
+		))
+
+		By("adding Servers, the next reconcile succeeds")
+		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+	})
+
+	It("names the permission that the credentials lack", func(ctx SpecContext) {
+		withoutClaimCreate := []rbacv1.PolicyRule{
+			{APIGroups: []string{"metal.ironcore.dev"}, Resources: []string{"serverclaims"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete"}},
+			{APIGroups: []string{"metal.ironcore.dev"}, Resources: []string{"servermaintenances"}, Verbs: []string{"*"}},
+			allPermissions[1], allPermissions[2],
+		}
+		s := newShoot(ctx, withoutClaimCreate, serverPermissions)
+		s.create(ctx, nil, nil)
+
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraUnauthorized)
+		Expect(lastError.Description).To(ContainSubstring("create serverclaims.metal.ironcore.dev"))
+		Expect(lastError.Description).To(ContainSubstring("namespace " + s.metalNamespace))
+	})
+
+	It("names cluster-scoped permissions that the credentials lack", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, nil)
+		s.create(ctx, nil, nil)
+
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraUnauthorized)
+		Expect(lastError.Description).To(ContainSubstring("list servers.metal.ironcore.dev"))
+	})
+
+	It("reports rejected credentials as unauthenticated", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.create(ctx, nil, nil)
+		s.expectSucceeded(ctx)
+
+		secret := &corev1.Secret{}
+		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.seedNamespace, Name: v1beta1constants.SecretNameCloudProvider}, secret)).To(Succeed())
+		secret.Data[metal.TokenKey] = []byte("not-a-token")
+		Expect(seedClient.Update(ctx, secret)).To(Succeed())
+		s.reconcile(ctx)
+		s.expectError(ctx, gardencorev1beta1.ErrorInfraUnauthenticated)
+	})
+
+	It("reports an IPAM pool that does not exist with its field path", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.create(ctx, nil, &v1alpha1.InfrastructureConfig{Networks: []v1alpha1.Network{{
+			Name: "nodes", CIDR: "10.250.0.0/16",
+			IPAMPoolRef: &v1alpha1.IPAMPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "InClusterIPPool", Name: "missing"},
+		}}})
+
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorConfigurationProblem)
+		Expect(lastError.Description).To(ContainSubstring("spec.providerConfig.networks[0].ipamPoolRef"))
+		Expect(lastError.Description).To(ContainSubstring(`InClusterIPPool "` + s.metalNamespace + `/missing" does not exist`))
+	})
+
+	It("rejects an invalid or unknown providerConfig at reconcile with the field path", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.createRaw(ctx, nil, []byte(`{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"InfrastructureConfig","networks":[{"name":"nodes","cidr":"10.250.0.0/33"}]}`))
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorConfigurationProblem)
+		Expect(lastError.Description).To(ContainSubstring("spec.providerConfig.networks[0].cidr"))
+
+		t := newShoot(ctx, allPermissions, serverPermissions)
+		t.createRaw(ctx, nil, []byte(`{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"InfrastructureConfig","netwerks":[]}`))
+		lastError = t.expectError(ctx, gardencorev1beta1.ErrorConfigurationProblem)
+		Expect(lastError.Description).To(ContainSubstring(`unknown field "netwerks"`))
+	})
+
+	It("writes nothing but Gardener's bookkeeping when reconciling an unchanged Infrastructure", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		s.create(ctx, []gardencorev1beta1.Worker{s.pool("a", 1, "z1")}, nil)
+		s.expectSucceeded(ctx)
+
+		seedWrites.reset()
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+
+		infraPath := fmt.Sprintf("/apis/extensions.gardener.cloud/v1alpha1/namespaces/%s/infrastructures/%s", s.seedNamespace, s.infra.Name)
+		var ownWrites []recordedRequest
+		for _, req := range seedWrites.recorded() {
+			if strings.Contains(req.path, "/namespaces/"+s.seedNamespace+"/") {
+				ownWrites = append(ownWrites, req)
+			}
+		}
+		Expect(ownWrites).NotTo(BeEmpty())
+		// Gardener's contract: the operation annotation is removed and status.lastOperation is updated. Any
+		// other request, even an empty patch, is a write the unchanged Infrastructure did not need.
+		for _, req := range ownWrites {
+			switch req.path {
+			case infraPath:
+				Expect(req.body).To(ContainSubstring(`"annotations"`), "write to the Infrastructure: %s", req.body)
+			case infraPath + "/status":
+				Expect(req.body).To(ContainSubstring("lastOperation"), "status write: %s", req.body)
+				Expect(req.body).NotTo(ContainSubstring("providerStatus"))
+				Expect(req.body).NotTo(ContainSubstring(`"networking"`))
+			default:
+				Fail(fmt.Sprintf("unexpected write %s %s", req.method, req.path))
+			}
+		}
+	})
+
+	It("blocks deletion while ServerClaims of the shoot remain and finishes once they are gone", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.create(ctx, nil, nil)
+		s.expectSucceeded(ctx)
+		claim := s.claim(ctx, "leftover")
+
+		Expect(seedClient.Delete(ctx, s.infra)).To(Succeed())
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraDependencies)
+		Expect(lastError.Description).To(ContainSubstring("leftover"))
+
+		// The controller retries the deletion with backoff until the claim is gone.
+		Expect(metalAdmin.Delete(ctx, claim)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), &extensionsv1alpha1.Infrastructure{}))
+		}).WithTimeout(time.Minute).Should(BeTrue())
+	})
+})
+
+func newShoot(ctx SpecContext, rules, clusterRules []rbacv1.PolicyRule) *shoot {
+	id := rand.String(6)
+	s := &shoot{
+		seedNamespace:  "shoot--test--" + id,
+		metalNamespace: "metal-" + id,
+		machineType:    "type-" + id,
+	}
+	for _, ns := range []string{s.metalNamespace} {
+		Expect(metalAdmin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	}
+	Expect(seedClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.seedNamespace}})).To(Succeed())
+
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: "shoot"}}
+	Expect(metalAdmin.Create(ctx, sa)).To(Succeed())
+	subject := rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: s.metalNamespace, Name: sa.Name}
+	if len(rules) > 0 {
+		Expect(metalAdmin.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: "shoot"}, Rules: rules})).To(Succeed())
+		Expect(metalAdmin.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: "shoot"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "shoot"},
+			Subjects:   []rbacv1.Subject{subject},
+		})).To(Succeed())
+	}
+	if len(clusterRules) > 0 {
+		name := "shoot-" + id
+		Expect(metalAdmin.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: clusterRules})).To(Succeed())
+		Expect(metalAdmin.Create(ctx, &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+			Subjects:   []rbacv1.Subject{subject},
+		})).To(Succeed())
+	}
+	tokenRequest := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
+	Expect(metalAdmin.SubResource("token").Create(ctx, sa, tokenRequest)).To(Succeed())
+
+	Expect(seedClient.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.seedNamespace, Name: v1beta1constants.SecretNameCloudProvider},
+		Data: map[string][]byte{
+			metal.NamespaceKey: []byte(s.metalNamespace),
+			metal.TokenKey:     []byte(tokenRequest.Status.Token),
+		},
+	})).To(Succeed())
+	return s
+}
+
+// server creates a Server of the shoot's machine type in the zone with the given state.
+func (s *shoot) server(ctx SpecContext, zone string, state metalv1alpha1.ServerState) *metalv1alpha1.Server {
+	server := &metalv1alpha1.Server{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:   "server-" + rand.String(8),
+			Labels: map[string]string{"machine-type": s.machineType, metal.ZoneLabel: zone},
+		},
+		Spec: metalv1alpha1.ServerSpec{SystemUUID: string(uuid.NewUUID())},
+	}
+	Expect(metalAdmin.Create(ctx, server)).To(Succeed())
+	server.Status.State = state
+	Expect(metalAdmin.Status().Update(ctx, server)).To(Succeed())
+	return server
+}
+
+func claimServer(ctx SpecContext, server *metalv1alpha1.Server, namespace, name string) {
+	server.Spec.ServerClaimRef = &metalv1alpha1.ImmutableObjectReference{Namespace: namespace, Name: name}
+	Expect(metalAdmin.Update(ctx, server)).To(Succeed())
+}
+
+// claim creates a ServerClaim of this shoot, as the machine-controller-manager driver does.
+func (s *shoot) claim(ctx SpecContext, name string) *metalv1alpha1.ServerClaim {
+	claim := &metalv1alpha1.ServerClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: name, Labels: map[string]string{metal.ShootLabel: s.seedNamespace}},
+		Spec:       metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "registry.example.com/os:1"},
+	}
+	Expect(metalAdmin.Create(ctx, claim)).To(Succeed())
+	return claim
+}
+
+// ipamPool creates an in-cluster IPAM pool in the shoot's metal namespace.
+func (s *shoot) ipamPool(ctx SpecContext, name string) {
+	pool := &unstructured.Unstructured{}
+	pool.SetAPIVersion("ipam.cluster.x-k8s.io/v1alpha2")
+	pool.SetKind("InClusterIPPool")
+	pool.SetNamespace(s.metalNamespace)
+	pool.SetName(name)
+	Expect(metalAdmin.Create(ctx, pool)).To(Succeed())
+}
+
+func (s *shoot) pool(name string, minimum int32, zones ...string) gardencorev1beta1.Worker {
+	return gardencorev1beta1.Worker{
+		Name:    name,
+		Minimum: minimum,
+		Maximum: minimum + 2,
+		Machine: gardencorev1beta1.Machine{Type: s.machineType},
+		Zones:   zones,
+	}
+}
+
+func withTolerations(pool gardencorev1beta1.Worker, tolerations ...v1alpha1.ServerToleration) gardencorev1beta1.Worker {
+	pool.ProviderConfig = &runtime.RawExtension{Raw: encode(&v1alpha1.WorkerConfig{
+		TypeMeta:          metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "WorkerConfig"},
+		ServerTolerations: tolerations,
+	})}
+	return pool
+}
+
+func (s *shoot) create(ctx SpecContext, workers []gardencorev1beta1.Worker, config *v1alpha1.InfrastructureConfig) {
+	var raw []byte
+	if config != nil {
+		config.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "InfrastructureConfig"}
+		raw = encode(config)
+	}
+	s.createRaw(ctx, workers, raw)
+}
+
+func (s *shoot) createRaw(ctx SpecContext, workers []gardencorev1beta1.Worker, providerConfig []byte) {
+	cloudProfileConfig := &v1alpha1.CloudProfileConfig{
+		TypeMeta:      metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "CloudProfileConfig"},
+		MachineTypes:  []v1alpha1.MachineType{{Name: s.machineType, ServerLabels: map[string]string{"machine-type": s.machineType}}},
+		RegionConfigs: []v1alpha1.RegionConfig{{Name: region, Server: metalConfig.Host, CertificateAuthorityData: metalConfig.CAData}},
+	}
+	cloudProfile := &gardencorev1beta1.CloudProfile{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "CloudProfile"},
+		ObjectMeta: metav1.ObjectMeta{Name: "metal"},
+		Spec:       gardencorev1beta1.CloudProfileSpec{Type: metal.Type, ProviderConfig: &runtime.RawExtension{Raw: encode(cloudProfileConfig)}},
+	}
+	shootObj := &gardencorev1beta1.Shoot{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Shoot"},
+		ObjectMeta: metav1.ObjectMeta{Name: "shoot", Namespace: "garden-test"},
+		Spec: gardencorev1beta1.ShootSpec{
+			Region:   region,
+			Provider: gardencorev1beta1.Provider{Type: metal.Type, Workers: workers},
+			Networking: &gardencorev1beta1.Networking{
+				Nodes: ptr.To("10.250.0.0/16"), Pods: ptr.To("100.96.0.0/11"), Services: ptr.To("100.64.0.0/13"),
+			},
+		},
+		Status: gardencorev1beta1.ShootStatus{TechnicalID: s.seedNamespace},
+	}
+	seed := &gardencorev1beta1.Seed{TypeMeta: metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Seed"}}
+	Expect(seedClient.Create(ctx, &extensionsv1alpha1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Name: s.seedNamespace},
+		Spec: extensionsv1alpha1.ClusterSpec{
+			CloudProfile: runtime.RawExtension{Raw: encode(cloudProfile)},
+			Seed:         &runtime.RawExtension{Raw: encode(seed)},
+			Shoot:        runtime.RawExtension{Raw: encode(shootObj)},
+		},
+	})).To(Succeed())
+
+	s.infra = &extensionsv1alpha1.Infrastructure{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   s.seedNamespace,
+			Name:        "shoot",
+			Annotations: map[string]string{v1beta1constants.GardenerOperation: v1beta1constants.GardenerOperationReconcile},
+		},
+		Spec: extensionsv1alpha1.InfrastructureSpec{
+			DefaultSpec: extensionsv1alpha1.DefaultSpec{Type: metal.Type},
+			Region:      region,
+			SecretRef:   corev1.SecretReference{Namespace: s.seedNamespace, Name: v1beta1constants.SecretNameCloudProvider},
+		},
+	}
+	if providerConfig != nil {
+		s.infra.Spec.ProviderConfig = &runtime.RawExtension{Raw: providerConfig}
+	}
+	Expect(seedClient.Create(ctx, s.infra)).To(Succeed())
+}
+
+// reconcile asks for a reconcile the way gardenlet does.
+func (s *shoot) reconcile(ctx SpecContext) {
+	Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), s.infra)).To(Succeed())
+	patch := client.MergeFrom(s.infra.DeepCopy())
+	metav1.SetMetaDataAnnotation(&s.infra.ObjectMeta, v1beta1constants.GardenerOperation, v1beta1constants.GardenerOperationReconcile)
+	Expect(seedClient.Patch(ctx, s.infra, patch)).To(Succeed())
+	// The controller removes the annotation when it picks the request up.
+	Eventually(func(g Gomega) {
+		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), s.infra)).To(Succeed())
+		g.Expect(s.infra.Annotations).NotTo(HaveKey(v1beta1constants.GardenerOperation))
+	}).WithTimeout(time.Minute).Should(Succeed())
+}
+
+func (s *shoot) expectSucceeded(ctx SpecContext) {
+	Eventually(func(g Gomega) {
+		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), s.infra)).To(Succeed())
+		g.Expect(s.infra.Annotations).NotTo(HaveKey(v1beta1constants.GardenerOperation))
+		g.Expect(s.infra.Status.LastOperation).NotTo(BeNil())
+		g.Expect(s.infra.Status.LastError).To(BeNil())
+		g.Expect(s.infra.Status.LastOperation.State).To(Equal(gardencorev1beta1.LastOperationStateSucceeded))
+		g.Expect(s.infra.Status.ObservedGeneration).To(Equal(s.infra.Generation))
+	}).WithTimeout(time.Minute).Should(Succeed())
+}
+
+func (s *shoot) expectError(ctx SpecContext, code gardencorev1beta1.ErrorCode) *gardencorev1beta1.LastError {
+	Eventually(func(g Gomega) {
+		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), s.infra)).To(Succeed())
+		g.Expect(s.infra.Status.LastError).NotTo(BeNil())
+		g.Expect(s.infra.Status.LastError.Codes).To(ContainElement(code), s.infra.Status.LastError.Description)
+	}).WithTimeout(time.Minute).Should(Succeed())
+	return s.infra.Status.LastError
+}
+
+func (s *shoot) providerStatus(ctx SpecContext) *v1alpha1.InfrastructureStatus {
+	Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), s.infra)).To(Succeed())
+	Expect(s.infra.Status.ProviderStatus).NotTo(BeNil())
+	status := &v1alpha1.InfrastructureStatus{}
+	Expect(json.Unmarshal(s.infra.Status.ProviderStatus.Raw, status)).To(Succeed())
+	Expect(status.APIVersion).To(Equal(v1alpha1.SchemeGroupVersion.String()))
+	Expect(status.Kind).To(Equal("InfrastructureStatus"))
+	return status
+}
+
+func encode(obj any) []byte {
+	data, err := json.Marshal(obj)
+	Expect(err).NotTo(HaveOccurred())
+	return data
+}
