@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"k8s.io/utils/clock"
@@ -19,6 +20,7 @@ import (
 	gardenerhealthz "github.com/gardener/gardener/pkg/healthz"
 
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
+	infrastructurecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/infrastructure"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
@@ -38,6 +40,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		generalOpts   = &extensionscmdcontroller.GeneralOptions{}
 		configOpts    = &ConfigOptions{}
 		reconcileOpts = &extensionscmdcontroller.ReconcilerOptions{}
+
+		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
 
 		heartbeatCtrlOpts = &extensionsheartbeatcmd.Options{
 			ExtensionName:        metal.Name,
@@ -66,6 +70,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			mgrOpts,
 			generalOpts,
 			reconcileOpts,
+			extensionscmdcontroller.PrefixOption("infrastructure-", infraCtrlOpts),
 			extensionscmdcontroller.PrefixOption("heartbeat-", heartbeatCtrlOpts),
 			controllerSwitches,
 			webhookOpts,
@@ -84,7 +89,10 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			if err := heartbeatCtrlOpts.Validate(); err != nil {
 				return err
 			}
-			return run(ctx, restOpts, mgrOpts, heartbeatCtrlOpts, controllerSwitches, webhookOpts)
+			infraCtrlOpts.Completed().Apply(&infrastructurecontroller.DefaultAddOptions.Controller)
+			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
+			applyGeneralOptions(generalOpts, reconcileOpts)
+			return run(ctx, restOpts, mgrOpts, controllerSwitches, webhookOpts)
 		},
 	}
 	aggOption.AddFlags(cmd.Flags())
@@ -95,7 +103,6 @@ func run(
 	ctx context.Context,
 	restOpts *extensionscmdcontroller.RESTOptions,
 	mgrOpts *extensionscmdcontroller.ManagerOptions,
-	heartbeatCtrlOpts *extensionsheartbeatcmd.Options,
 	controllerSwitches *extensionscmdcontroller.SwitchOptions,
 	webhookOpts *extensionscmdwebhook.AddToManagerOptions,
 ) error {
@@ -112,8 +119,6 @@ func run(
 		return fmt.Errorf("could not update manager scheme: %w", err)
 	}
 
-	heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
-
 	if err := addHealthChecks(mgr); err != nil {
 		return err
 	}
@@ -127,6 +132,15 @@ func run(
 		return fmt.Errorf("error running manager: %w", err)
 	}
 	return nil
+}
+
+// applyGeneralOptions hands the options every controller shares to the controllers' default add options.
+func applyGeneralOptions(generalOpts *extensionscmdcontroller.GeneralOptions, reconcileOpts *extensionscmdcontroller.ReconcilerOptions) {
+	classes := generalOpts.Completed().ExtensionClasses
+	ignoreOperationAnnotation := reconcileOpts.Completed().IgnoreOperationAnnotation
+
+	infrastructurecontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
+	infrastructurecontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
 }
 
 func addHealthChecks(mgr manager.Manager) error {
