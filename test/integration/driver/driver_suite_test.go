@@ -42,30 +42,33 @@ var (
 	cfg *rest.Config
 	// admin is the test's own client, used to check and to play metal-operator.
 	admin client.Client
-	// requests counts the requests of the driver's client (metalRequests wraps cfg's transport).
+	// requests counts the requests of the driver's client.
 	requests atomic.Int64
 	// driverConfig is cfg with the request counter.
 	driverConfig *rest.Config
 )
 
 var _ = BeforeSuite(func() {
-	cfg, admin, driverConfig = startAPIServer()
+	var stop func() error
+	cfg, stop = startAPIServer()
+	DeferCleanup(stop)
+	driverConfig = countingConfig(cfg, &requests)
+	var err error
+	admin, err = client.New(cfg, client.Options{Scheme: testScheme()})
+	Expect(err).NotTo(HaveOccurred())
 })
 
 // startAPIServer starts an envtest API server with the metal, IPAM and machine CRDs. It fails (never skips) when
 // KUBEBUILDER_ASSETS is not set.
-func startAPIServer() (*rest.Config, client.Client, *rest.Config) {
-	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS is not set: export KUBEBUILDER_ASSETS=$(hack/envtest.sh)")
+func startAPIServer() (*rest.Config, func() error) {
+	ExpectWithOffset(1, os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS is not set: export KUBEBUILDER_ASSETS=$(hack/envtest.sh)")
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(crds, "metal"), filepath.Join(crds, "ipam"), filepath.Join(crds, "machine")},
 		ErrorIfCRDPathMissing: true,
 	}
 	config, err := env.Start()
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-	c, err := client.New(config, client.Options{Scheme: testScheme()})
-	Expect(err).NotTo(HaveOccurred())
-	return config, c, countingConfig(config, &requests)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return config, env.Stop
 }
 
 // countingConfig copies config with a transport that counts every request in counter.

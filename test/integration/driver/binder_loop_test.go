@@ -1,0 +1,161 @@
+package driver_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+)
+
+// releaseFinalizer is the finalizer the looping test binder puts on claims, as metal-operator does, and removes
+// once a claim is being deleted (the Server released).
+const releaseFinalizer = "test.metal/release"
+
+// loopingTestBinder plays metal-operator, the IPAM provider and the kubelet for the MCM integration test and
+// benchmark: each round it binds claims, assigns addresses, powers Servers on once their claim is On and
+// registers the Node; it releases deleted claims. enabled switches the binding off to keep claims unbound.
+type loopingTestBinder struct {
+	c       client.Client
+	ns      string
+	enabled atomic.Bool
+}
+
+// run repeats rounds every interval until ctx ends; errors (mostly conflicts) are retried in the next round.
+func (b *loopingTestBinder) run(ctx context.Context, interval time.Duration, logf func(string, ...any)) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if err := b.round(ctx); err != nil && ctx.Err() == nil {
+				logf("test binder: %v\n", err)
+			}
+		}
+	}
+}
+
+func (b *loopingTestBinder) round(ctx context.Context) error {
+	claims := &metalv1alpha1.ServerClaimList{}
+	if err := b.c.List(ctx, claims, client.InNamespace(b.ns)); err != nil {
+		return err
+	}
+	var errs []error
+	for i := range claims.Items {
+		errs = append(errs, b.claim(ctx, &claims.Items[i]))
+	}
+	ipClaims := &ipamv1beta2.IPAddressClaimList{}
+	if err := b.c.List(ctx, ipClaims, client.InNamespace(b.ns)); err != nil {
+		return err
+	}
+	for i := range ipClaims.Items {
+		errs = append(errs, b.ipClaim(ctx, &ipClaims.Items[i]))
+	}
+	return errors.Join(errs...)
+}
+
+func (b *loopingTestBinder) claim(ctx context.Context, claim *metalv1alpha1.ServerClaim) error {
+	switch {
+	case claim.DeletionTimestamp != nil:
+		claim.Finalizers = slices.DeleteFunc(claim.Finalizers, func(f string) bool { return f == releaseFinalizer })
+		return client.IgnoreNotFound(b.c.Update(ctx, claim))
+	case !slices.Contains(claim.Finalizers, releaseFinalizer):
+		claim.Finalizers = append(claim.Finalizers, releaseFinalizer)
+		return b.c.Update(ctx, claim)
+	case !b.enabled.Load():
+		return nil
+	case claim.Spec.ServerRef == nil:
+		return b.bind(ctx, claim)
+	case claim.Spec.Power == metalv1alpha1.PowerOn:
+		if err := b.powerOn(ctx, claim.Spec.ServerRef.Name); err != nil {
+			return err
+		}
+		return b.registerNode(ctx, claim)
+	}
+	return nil
+}
+
+func (b *loopingTestBinder) bind(ctx context.Context, claim *metalv1alpha1.ServerClaim) error {
+	name := "server-" + claim.Name
+	server := &metalv1alpha1.Server{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{metal.ZoneLabel: "z1", "machine-type": "m1"}},
+		Spec:       metalv1alpha1.ServerSpec{SystemUUID: name},
+	}
+	if err := b.c.Create(ctx, server); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	claim.Spec.ServerRef = &corev1.LocalObjectReference{Name: name}
+	if err := b.c.Update(ctx, claim); err != nil {
+		return err
+	}
+	claim.Status.Phase = metalv1alpha1.PhaseBound
+	return b.c.Status().Update(ctx, claim)
+}
+
+func (b *loopingTestBinder) powerOn(ctx context.Context, name string) error {
+	server := &metalv1alpha1.Server{}
+	if err := b.c.Get(ctx, client.ObjectKey{Name: name}, server); err != nil {
+		return err
+	}
+	if server.Status.PowerState == metalv1alpha1.ServerOnPowerState {
+		return nil
+	}
+	server.Status.PowerState = metalv1alpha1.ServerOnPowerState
+	server.Status.NetworkInterfaces = []metalv1alpha1.NetworkInterface{{
+		Name: "eth0", MACAddress: "aa:bb:cc:dd:ee:01", IPs: []metalv1alpha1.IP{{Addr: netip.MustParseAddr("10.1.0.8")}},
+	}}
+	return b.c.Status().Update(ctx, server)
+}
+
+// registerNode creates the Node the kubelet of a booted Server would register, Ready, with the provider ID.
+func (b *loopingTestBinder) registerNode(ctx context.Context, claim *metalv1alpha1.ServerClaim) error {
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: claim.Name},
+		Spec:       corev1.NodeSpec{ProviderID: driver.ProviderID(claim.Namespace, claim.Name)},
+	}
+	if err := b.c.Create(ctx, node); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	}
+	node.Status.Conditions = []corev1.NodeCondition{{
+		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(),
+	}}
+	return b.c.Status().Update(ctx, node)
+}
+
+func (b *loopingTestBinder) ipClaim(ctx context.Context, ipClaim *ipamv1beta2.IPAddressClaim) error {
+	if ipClaim.DeletionTimestamp != nil || ipClaim.Status.AddressRef.Name != "" || !b.enabled.Load() {
+		return nil
+	}
+	ip := &ipamv1beta2.IPAddress{
+		ObjectMeta: metav1.ObjectMeta{Name: ipClaim.Name, Namespace: ipClaim.Namespace},
+		Spec: ipamv1beta2.IPAddressSpec{
+			ClaimRef: ipamv1beta2.IPAddressClaimReference{Name: ipClaim.Name},
+			PoolRef:  ipClaim.Spec.PoolRef,
+			Address:  "10.2.0.20",
+			Prefix:   new(int32(24)),
+		},
+	}
+	if err := b.c.Create(ctx, ip); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("cannot create IPAddress %s: %w", ip.Name, err)
+	}
+	ipClaim.Status.AddressRef = ipamv1beta2.IPAddressReference{Name: ip.Name}
+	return b.c.Status().Update(ctx, ipClaim)
+}
