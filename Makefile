@@ -42,7 +42,7 @@ verify: check check-generate test
 
 .PHONY: start
 start:
-	@hack/start.sh
+	@hack/start.sh $(ARGS)
 
 .PHONY: clean
 clean:
