@@ -128,15 +128,21 @@ func (b *loopingTestBinder) registerNode(ctx context.Context, claim *metalv1alph
 		Spec:       corev1.NodeSpec{ProviderID: driver.ProviderID(claim.Namespace, claim.Name)},
 	}
 	if err := b.c.Create(ctx, node); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return nil
+		if !apierrors.IsAlreadyExists(err) {
+			return err
 		}
-		return err
+		if err := b.c.Get(ctx, client.ObjectKeyFromObject(node), node); err != nil {
+			return err
+		}
 	}
-	node.Status.Conditions = []corev1.NodeCondition{{
+	if slices.ContainsFunc(node.Status.Conditions, func(c corev1.NodeCondition) bool { return c.Type == corev1.NodeReady }) {
+		return nil
+	}
+	// MCM updates new Nodes (finalizer, labels) right away, so this may conflict; the next round retries.
+	node.Status.Conditions = append(node.Status.Conditions, corev1.NodeCondition{
 		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
 		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(),
-	}}
+	})
 	return b.c.Status().Update(ctx, node)
 }
 

@@ -53,10 +53,17 @@ var _ = BeforeSuite(func() {
 	cfg, stop = startAPIServer()
 	DeferCleanup(stop)
 	driverConfig = countingConfig(cfg, &requests)
-	var err error
-	admin, err = client.New(cfg, client.Options{Scheme: testScheme()})
-	Expect(err).NotTo(HaveOccurred())
+	admin = newAdminClient(cfg)
 })
+
+// newAdminClient returns the test's client; its rate limit is high, so that test binder and polling never wait.
+func newAdminClient(config *rest.Config) client.Client {
+	fast := rest.CopyConfig(config)
+	fast.QPS, fast.Burst = 1000, 2000
+	c, err := client.New(fast, client.Options{Scheme: testScheme()})
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return c
+}
 
 // startAPIServer starts an envtest API server with the metal, IPAM and machine CRDs. It fails (never skips) when
 // KUBEBUILDER_ASSETS is not set.
