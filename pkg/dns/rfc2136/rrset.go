@@ -38,7 +38,7 @@ func NewRRset(name, recordType string, ttl int64, values []string) (RRset, error
 	if ttl < 0 || ttl > math.MaxInt32 {
 		return RRset{}, fmt.Errorf("%w: TTL %d is not between 0 and %d", ErrConfiguration, ttl, math.MaxInt32)
 	}
-	rrtype, err := parseType(recordType)
+	rrtype, err := ParseType(recordType)
 	if err != nil {
 		return RRset{}, err
 	}
@@ -114,8 +114,9 @@ func rrsetFromAnswer(name string, rrtype uint16, answer []dns.RR) RRset {
 	return set
 }
 
-// parseType maps a DNSRecord type to its DNS type; only the types DNSRecords may have are accepted.
-func parseType(recordType string) (uint16, error) {
+// ParseType maps a DNSRecord record type ("A", "AAAA", "CNAME" or "TXT") to its DNS type; other types yield an
+// error that wraps ErrConfiguration.
+func ParseType(recordType string) (uint16, error) {
 	switch recordType {
 	case "A":
 		return dns.TypeA, nil

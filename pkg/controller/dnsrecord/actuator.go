@@ -1,0 +1,117 @@
+package dnsrecord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	miekgdns "github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
+	"github.com/gardener/gardener/extensions/pkg/controller/dnsrecord"
+	v1beta1helper "github.com/gardener/gardener/pkg/api/core/v1beta1/helper"
+	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
+	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/dns/rfc2136"
+)
+
+// defaultTTL is the TTL of records whose DNSRecord sets none, as Gardener documents for spec.ttl.
+const defaultTTL = 120
+
+// actuator reconciles DNSRecords of type rfc2136.
+type actuator struct {
+	client  client.Client
+	timeout time.Duration
+}
+
+// NewActuator returns the DNSRecord actuator for RFC 2136 servers. It reads the DNSRecords' secrets with c and
+// bounds each DNS exchange by timeout.
+func NewActuator(c client.Client, timeout time.Duration) dnsrecord.Actuator {
+	return &actuator{client: c, timeout: timeout}
+}
+
+// Migrate does nothing: the records stay in DNS while the shoot moves to another seed, whose controller takes
+// them over on Restore.
+func (a *actuator) Migrate(context.Context, logr.Logger, *extensionsv1alpha1.DNSRecord, *extensionscontroller.Cluster) error {
+	return nil
+}
+
+// Restore is Reconcile: the desired records are all in the DNSRecord's spec.
+func (a *actuator) Restore(ctx context.Context, log logr.Logger, dns *extensionsv1alpha1.DNSRecord, cluster *extensionscontroller.Cluster) error {
+	return a.Reconcile(ctx, log, dns, cluster)
+}
+
+// ForceDelete is Delete: removing one record set is a single UPDATE and cannot be made any faster.
+func (a *actuator) ForceDelete(ctx context.Context, log logr.Logger, dns *extensionsv1alpha1.DNSRecord, cluster *extensionscontroller.Cluster) error {
+	return a.Delete(ctx, log, dns, cluster)
+}
+
+// newDNSClient reads the DNSRecord's secret and returns a client for the server it names, with its config.
+func (a *actuator) newDNSClient(ctx context.Context, dns *extensionsv1alpha1.DNSRecord) (*rfc2136.Client, rfc2136.Config, error) {
+	ref := dns.Spec.SecretRef
+	if ref.Namespace == "" {
+		ref.Namespace = dns.Namespace
+	}
+	secret := &corev1.Secret{}
+	if err := a.client.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, secret); err != nil {
+		return nil, rfc2136.Config{}, fmt.Errorf("could not read DNS secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	config, err := rfc2136.ConfigFromSecret(secret, a.timeout)
+	if err != nil {
+		return nil, rfc2136.Config{}, withErrorCodes(fmt.Errorf("DNS secret %s/%s: %w", ref.Namespace, ref.Name, err))
+	}
+	return rfc2136.NewClient(config), config, nil
+}
+
+// zone returns the zone of the DNSRecord: spec.zone, else the zone found earlier (status.zone), else the
+// secret's Zone, else the zone the server answers an SOA query for the name or a parent domain with.
+func zone(ctx context.Context, dnsClient *rfc2136.Client, config rfc2136.Config, dns *extensionsv1alpha1.DNSRecord) (string, error) {
+	name := miekgdns.CanonicalName(dns.Spec.Name)
+	var zone string
+	switch {
+	case ptr.Deref(dns.Spec.Zone, "") != "":
+		zone = *dns.Spec.Zone
+	case ptr.Deref(dns.Status.Zone, "") != "":
+		zone = *dns.Status.Zone
+	case config.Zone != "":
+		zone = config.Zone
+	default:
+		found, err := dnsClient.FindZone(ctx, name)
+		if err != nil {
+			return "", fmt.Errorf("could not find the zone of %s: %w", name, err)
+		}
+		return found, nil
+	}
+	if _, ok := miekgdns.IsDomainName(zone); !ok {
+		return "", fmt.Errorf("%w: zone %q is not a domain name", rfc2136.ErrConfiguration, zone)
+	}
+	zone = miekgdns.CanonicalName(zone)
+	// The server would answer NOTZONE; saying so here names both sides.
+	if !miekgdns.IsSubDomain(zone, name) {
+		return "", fmt.Errorf("%w: %s is not in zone %s", rfc2136.ErrConfiguration, name, zone)
+	}
+	return zone, nil
+}
+
+// withErrorCodes adds the Gardener error codes that fit err, so that the DNSRecord's status.lastError tells
+// configuration problems and rejected credentials apart from passing failures.
+func withErrorCodes(err error) error {
+	var codes []gardencorev1beta1.ErrorCode
+	switch {
+	case errors.Is(err, rfc2136.ErrConfiguration):
+		codes = append(codes, gardencorev1beta1.ErrorConfigurationProblem)
+	case errors.Is(err, rfc2136.ErrUnauthenticated):
+		codes = append(codes, gardencorev1beta1.ErrorInfraUnauthenticated)
+	case errors.Is(err, rfc2136.ErrRefused):
+		codes = append(codes, gardencorev1beta1.ErrorInfraUnauthorized)
+	default:
+		return err
+	}
+	return v1beta1helper.NewErrorWithCodes(err, codes...)
+}
