@@ -84,11 +84,9 @@ func Main(args []string, stderr io.Writer) int {
 		_, _ = fmt.Fprintf(stderr, "%s: invalid flags: %v\n", metal.DriverName, err)
 		return 1
 	}
-	if err := run(server, opts); err != nil {
-		_, _ = fmt.Fprintf(stderr, "%s: %v\n", metal.DriverName, err)
-		return 1
-	}
-	return 0
+	// run only returns when the controller cannot start; a running controller never returns.
+	_, _ = fmt.Fprintf(stderr, "%s: %v\n", metal.DriverName, run(server, opts))
+	return 1
 }
 
 func run(server *options.MCServer, opts *Options) error {

@@ -49,7 +49,7 @@ func startMachineController(ctx context.Context, config *rest.Config, ns string,
 		return err
 	}
 	machineInformers := machineinformers.NewFilteredSharedInformerFactory(machineClient, 0, ns, nil)
-	controlInformers := kubeinformers.NewFilteredSharedInformerFactory(coreClient, 0, ns, nil)
+	controlInformers := kubeinformers.NewSharedInformerFactoryWithOptions(coreClient, 0, kubeinformers.WithNamespace(ns))
 	targetInformers := kubeinformers.NewSharedInformerFactory(coreClient, 0)
 	server := options.NewMCServer()
 	// Run registers the controller as a Prometheus collector; a fresh registry lets a test process start more
