@@ -65,6 +65,10 @@ func (c *Client) Update(ctx context.Context, zone string, set RRset) error {
 // Ensure makes the server hold exactly set. It queries the current record set first and sends an UPDATE only
 // when it differs (in TTL or values), so an unchanged record costs one query and changes nothing on the server
 // (no serial increment, no NOTIFY, no zone transfer). It reports whether it sent an UPDATE.
+//
+// A query cannot tell records stored at the name from records a wildcard synthesises for it, so when a
+// wildcard of the zone already answers for set.Name with exactly the desired records and TTL, Ensure sends
+// nothing; resolvers get the desired answer either way.
 func (c *Client) Ensure(ctx context.Context, zone string, set RRset) (bool, error) {
 	current, err := c.Query(ctx, zone, set.Name, set.Type)
 	if err != nil {

@@ -57,50 +57,50 @@ zone "sub.example.com" { type primary; file "{{ .Dir }}/sub.example.com.db"; all
 zone "readonly.test" { type primary; file "{{ .Dir }}/readonly.test.db"; };
 `))
 
-// startBIND starts named in a temporary directory on a free port and waits until it answers. It fails, not
-// skips, when named is missing, so that a CI without BIND cannot pass by testing nothing.
-func startBIND() *bindServer {
-	GinkgoHelper()
+// startBIND starts named in a temporary directory on a free port and waits until it answers; cleanup registers
+// its shutdown. It fails, not skips, when named is missing, so that a CI without BIND cannot pass by testing
+// nothing. g and cleanup let both the ginkgo suite and the benchmarks use it.
+func startBIND(g Gomega, cleanup func(func())) *bindServer {
 	named, err := exec.LookPath("named")
 	if err != nil {
 		named = "/usr/sbin/named"
 	}
 	_, err = os.Stat(named)
-	Expect(err).NotTo(HaveOccurred(), "BIND 9 (named) is not installed: apt-get install bind9 bind9-dnsutils (or run hack/install-test-deps.sh)")
+	g.Expect(err).NotTo(HaveOccurred(), "BIND 9 (named) is not installed: apt-get install bind9 bind9-dnsutils (or run hack/install-test-deps.sh)")
 
 	secret := make([]byte, 32)
 	_, err = rand.Read(secret)
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	dir, err := os.MkdirTemp("", "dnsrecord-bind-")
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(os.RemoveAll, dir)
+	g.Expect(err).NotTo(HaveOccurred())
+	cleanup(func() { _ = os.RemoveAll(dir) })
 
 	server := &bindServer{secret: base64.StdEncoding.EncodeToString(secret), dir: dir, logPath: filepath.Join(dir, "named.log")}
-	port := freePort()
+	port := freePort(g)
 	server.addr = net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
 
 	conf, err := os.Create(filepath.Join(dir, "named.conf"))
-	Expect(err).NotTo(HaveOccurred())
-	Expect(namedConf.Execute(conf, map[string]any{"KeyName": tsigKeyName, "Secret": server.secret, "Dir": dir, "Port": port})).To(Succeed())
-	Expect(conf.Close()).To(Succeed())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(namedConf.Execute(conf, map[string]any{"KeyName": tsigKeyName, "Secret": server.secret, "Dir": dir, "Port": port})).To(Succeed())
+	g.Expect(conf.Close()).To(Succeed())
 	for _, z := range []string{zone, subZone, readOnlyZone} {
 		zoneFile := fmt.Sprintf("$TTL 60\n@ IN SOA ns.%[1]s admin.%[1]s 1 3600 600 86400 60\n@ IN NS ns.%[1]s\nns IN A 127.0.0.1\n", z)
-		Expect(os.WriteFile(filepath.Join(dir, strings.TrimSuffix(z, ".")+".db"), []byte(zoneFile), 0o600)).To(Succeed())
+		g.Expect(os.WriteFile(filepath.Join(dir, strings.TrimSuffix(z, ".")+".db"), []byte(zoneFile), 0o600)).To(Succeed())
 	}
 
 	logFile, err := os.Create(server.logPath)
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	// -g: foreground, all logging (query log, update log) to stderr, which the tests read from the log file.
 	cmd := exec.Command(named, "-g", "-c", filepath.Join(dir, "named.conf"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	Expect(cmd.Start()).To(Succeed())
-	DeferCleanup(func() {
+	g.Expect(cmd.Start()).To(Succeed())
+	cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 		_ = logFile.Close()
 	})
 
-	Eventually(func() error {
+	g.Eventually(func() error {
 		_, err := server.serial(zone)
 		return err
 	}).WithTimeout(30*time.Second).Should(Succeed(), func() string { return "named did not start:\n" + server.log() })
@@ -108,11 +108,10 @@ func startBIND() *bindServer {
 }
 
 // freePort returns a port that is free for both TCP and UDP on 127.0.0.1.
-func freePort() int {
-	GinkgoHelper()
+func freePort(g Gomega) int {
 	for {
 		tcp, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
+		g.Expect(err).NotTo(HaveOccurred())
 		port := tcp.Addr().(*net.TCPAddr).Port
 		udp, err := net.ListenPacket("udp", tcp.Addr().String())
 		_ = tcp.Close()

@@ -64,7 +64,7 @@ var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 
 	By("Starting BIND 9")
-	bind = startBIND()
+	bind = startBIND(Default, func(f func()) { DeferCleanup(f) })
 
 	By("Starting kube-apiserver and etcd with the Gardener extension CRDs")
 	testEnv := &envtest.Environment{

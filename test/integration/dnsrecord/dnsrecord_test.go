@@ -270,7 +270,7 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 
 	It("sends no UPDATE when an unchanged DNSRecord is reconciled again", func() {
 		const name = "unchanged.example.com"
-		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeTXT, secretName, "unchanged", `with "quotes" and \ backslash`)
+		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeTXT, secretName, "unchanged", `with "quotes" and \ backslash`, "caf\u00e9")
 		create(record)
 		waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
 		serial := bind.mustSerial(zone)
