@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs all tests: unit tests and the envtest-backed integration tests (real kube-apiserver and etcd, built from
-# the Go module proxy by hack/envtest.sh). Extra arguments go to `go test` (default: ./...).
+# Runs all tests: unit tests and the integration tests against real kube-apiservers and etcd (built from the Go
+# module proxy by hack/envtest.sh) and a real BIND 9 (installed by hack/install-test-deps.sh). Extra arguments go
+# to `go test` (default: ./...).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+hack/install-test-deps.sh
 KUBEBUILDER_ASSETS=$(hack/envtest.sh)
 export KUBEBUILDER_ASSETS
 

@@ -19,7 +19,9 @@ import (
 	extensionscmdwebhook "github.com/gardener/gardener/extensions/pkg/webhook/cmd"
 	gardenerhealthz "github.com/gardener/gardener/pkg/healthz"
 
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
+	dnsrecordcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/dnsrecord"
 	infrastructurecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/infrastructure"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
@@ -42,6 +44,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		reconcileOpts = &extensionscmdcontroller.ReconcilerOptions{}
 
 		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		// DNS updates of one zone are serialized by the server anyway; one worker keeps them in order.
+		dnsRecordCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
 
 		heartbeatCtrlOpts = &extensionsheartbeatcmd.Options{
 			ExtensionName:        metal.Name,
@@ -71,6 +75,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			generalOpts,
 			reconcileOpts,
 			extensionscmdcontroller.PrefixOption("infrastructure-", infraCtrlOpts),
+			extensionscmdcontroller.PrefixOption("dnsrecord-", dnsRecordCtrlOpts),
 			extensionscmdcontroller.PrefixOption("heartbeat-", heartbeatCtrlOpts),
 			controllerSwitches,
 			webhookOpts,
@@ -90,6 +95,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 				return err
 			}
 			infraCtrlOpts.Completed().Apply(&infrastructurecontroller.DefaultAddOptions.Controller)
+			dnsRecordCtrlOpts.Completed().Apply(&dnsrecordcontroller.DefaultAddOptions.Controller)
+			applyComponentConfig(configOpts.Completed())
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
 			return run(ctx, restOpts, mgrOpts, controllerSwitches, webhookOpts)
@@ -141,6 +148,15 @@ func applyGeneralOptions(generalOpts *extensionscmdcontroller.GeneralOptions, re
 
 	infrastructurecontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
 	infrastructurecontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
+	dnsrecordcontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
+	dnsrecordcontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
+}
+
+// applyComponentConfig hands the component configuration to the controllers that use it.
+func applyComponentConfig(cfg *config.ControllerConfiguration) {
+	if cfg.DNS != nil && cfg.DNS.Timeout != nil {
+		dnsrecordcontroller.DefaultAddOptions.DNSTimeout = cfg.DNS.Timeout.Duration
+	}
 }
 
 func addHealthChecks(mgr manager.Manager) error {

@@ -6,12 +6,14 @@ import (
 	"github.com/spf13/pflag"
 
 	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
+	extensionsdnsrecordcontroller "github.com/gardener/gardener/extensions/pkg/controller/dnsrecord"
 	extensionsheartbeatcontroller "github.com/gardener/gardener/extensions/pkg/controller/heartbeat"
 	extensionsinfrastructurecontroller "github.com/gardener/gardener/extensions/pkg/controller/infrastructure"
 	extensionscmdwebhook "github.com/gardener/gardener/extensions/pkg/webhook/cmd"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config/loader"
+	dnsrecordcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/dnsrecord"
 	infrastructurecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/infrastructure"
 )
 
@@ -19,6 +21,7 @@ import (
 func ControllerSwitchOptions() *extensionscmdcontroller.SwitchOptions {
 	return extensionscmdcontroller.NewSwitchOptions(
 		extensionscmdcontroller.Switch(extensionsinfrastructurecontroller.ControllerName, infrastructurecontroller.AddToManager),
+		extensionscmdcontroller.Switch(extensionsdnsrecordcontroller.ControllerName, dnsrecordcontroller.AddToManager),
 		extensionscmdcontroller.Switch(extensionsheartbeatcontroller.ControllerName, extensionsheartbeatcontroller.AddToManager),
 	)
 }
