@@ -1,0 +1,4 @@
+{{- define "metal-load-balancer-controller-manager.labels" -}}
+app: kubernetes
+role: metal-load-balancer-controller-manager
+{{- end -}}

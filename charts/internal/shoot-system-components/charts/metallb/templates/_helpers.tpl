@@ -1,0 +1,3 @@
+{{- define "metallb.namespace" -}}
+metallb-system
+{{- end -}}
