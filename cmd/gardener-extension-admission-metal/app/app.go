@@ -42,6 +42,7 @@ func WebhookSwitchOptions() *extensionscmdwebhook.SwitchOptions {
 	return extensionscmdwebhook.NewSwitchOptions(
 		extensionscmdwebhook.Switch(validator.Name, validator.New),
 		extensionscmdwebhook.Switch(validator.SecretsValidatorName, validator.NewSecretsWebhook),
+		extensionscmdwebhook.Switch(validator.DNSSecretsValidatorName, validator.NewDNSSecretsWebhook),
 		extensionscmdwebhook.Switch(mutator.Name, mutator.New),
 	)
 }

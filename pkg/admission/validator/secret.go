@@ -17,12 +17,19 @@ import (
 
 // NewSecretValidator returns a validator for Secrets that hold metal API credentials.
 func NewSecretValidator() extensionswebhook.Validator {
-	return &secretValidator{}
+	return &secretValidator{validate: validation.ValidateCloudProviderSecret}
 }
 
-type secretValidator struct{}
+// NewDNSSecretValidator returns a validator for Secrets of RFC 2136 DNS providers.
+func NewDNSSecretValidator() extensionswebhook.Validator {
+	return &secretValidator{validate: validation.ValidateDNSSecret}
+}
 
-// Validate validates the credentials in a Secret on create and whenever its data changes; updates of metadata
+type secretValidator struct {
+	validate func(*corev1.Secret, *field.Path) field.ErrorList
+}
+
+// Validate validates the keys of a Secret on create and whenever its data changes; updates of metadata
 // alone must not be blocked by credentials that were accepted before.
 func (s *secretValidator) Validate(_ context.Context, newObj, oldObj client.Object) error {
 	secret, ok := newObj.(*corev1.Secret)
@@ -40,7 +47,7 @@ func (s *secretValidator) Validate(_ context.Context, newObj, oldObj client.Obje
 		}
 	}
 
-	return validation.ValidateCloudProviderSecret(secret, nil).ToAggregate()
+	return s.validate(secret, nil).ToAggregate()
 }
 
 // validateReferencedSecret reads the Secret a binding references and validates the credentials it holds. The

@@ -21,6 +21,8 @@ const (
 	Name = "validator"
 	// SecretsValidatorName is the name of the validating webhook for cloud provider Secrets.
 	SecretsValidatorName = "secrets." + Name
+	// DNSSecretsValidatorName is the name of the validating webhook for RFC 2136 DNS provider Secrets.
+	DNSSecretsValidatorName = "dnssecrets." + Name
 )
 
 var logger = log.Log.WithName("metal-validator-webhook")
@@ -63,6 +65,25 @@ func NewSecretsWebhook(mgr manager.Manager) (*extensionswebhook.Webhook, error) 
 		// Gardener labels Secrets referenced by a binding of provider type metal with this label.
 		ObjectSelector: &metav1.LabelSelector{
 			MatchLabels: map[string]string{v1beta1constants.LabelShootProviderPrefix + metal.Type: "true"},
+		},
+	})
+}
+
+// NewDNSSecretsWebhook creates the webhook that validates the Secrets of RFC 2136 DNS providers, the Secrets
+// that DNSRecords of type rfc2136 reference.
+func NewDNSSecretsWebhook(mgr manager.Manager) (*extensionswebhook.Webhook, error) {
+	logger.Info("Setting up webhook", "name", DNSSecretsValidatorName)
+
+	return extensionswebhook.New(mgr, extensionswebhook.Args{
+		Name: DNSSecretsValidatorName,
+		Path: "/webhooks/validate/dnssecrets",
+		Validators: map[extensionswebhook.Validator][]extensionswebhook.Type{
+			NewDNSSecretValidator(): {{Obj: &corev1.Secret{}}},
+		},
+		Target: extensionswebhook.TargetSeed,
+		// The label Gardener gives Secrets of DNS providers of type rfc2136, as for cloud provider credentials.
+		ObjectSelector: &metav1.LabelSelector{
+			MatchLabels: map[string]string{v1beta1constants.LabelShootProviderPrefix + metal.DNSType: "true"},
 		},
 	})
 }

@@ -34,8 +34,7 @@ import (
 	"github.com/gardener/gardener/pkg/controllermanager/controller/namespacedcloudprofile"
 	"github.com/gardener/gardener/pkg/logger"
 
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/admission/mutator"
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/admission/validator"
+	"github.com/openkcm/gardener-extension-provider-metal/cmd/gardener-extension-admission-metal/app"
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
 )
 
@@ -160,12 +159,13 @@ func startAdmission(restConfig *rest.Config, installOptions *envtest.WebhookInst
 	})
 	Expect(err).NotTo(HaveOccurred())
 
-	var webhooks []*extensionswebhook.Webhook
-	for _, factory := range []func(manager.Manager) (*extensionswebhook.Webhook, error){validator.New, validator.NewSecretsWebhook, mutator.New} {
-		wh, err := factory(mgr)
-		Expect(err).NotTo(HaveOccurred())
+	// The webhooks are those the admission command switches on, so the test covers exactly what it serves.
+	switches := app.WebhookSwitchOptions()
+	Expect(switches.Complete()).To(Succeed())
+	webhooks, err := switches.Completed().WebhooksFactory(mgr)
+	Expect(err).NotTo(HaveOccurred())
+	for _, wh := range webhooks {
 		mgr.GetWebhookServer().Register(wh.Path, wh.Webhook)
-		webhooks = append(webhooks, wh)
 	}
 
 	By("Registering the webhook configurations")

@@ -545,3 +545,36 @@ var _ = Describe("Admission of invalid provider configs", func() {
 			}, "spec.provider.workers[0].machine.type"),
 	)
 })
+
+var _ = Describe("Admission of DNS provider Secrets", func() {
+	dnsSecret := func(name string, data map[string]string) *corev1.Secret {
+		return &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: projectNamespace, Labels: map[string]string{"provider.shoot.gardener.cloud/rfc2136": "true"}},
+			StringData: data,
+		}
+	}
+	valid := func() map[string]string {
+		return map[string]string{
+			"Server": "192.0.2.53:53", "Zone": "example.com.", "TSIGKeyName": "gardener.",
+			"TSIGSecret": "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", "TSIGSecretAlgorithm": "hmac-sha256",
+		}
+	}
+
+	It("accepts a complete rfc2136 Secret", func() {
+		Expect(testClient.Create(ctx, dnsSecret("dns-valid", valid()))).To(Succeed())
+	})
+
+	It("rejects an unsupported TSIG algorithm with the key's path and without the secret", func() {
+		data := valid()
+		data["TSIGSecretAlgorithm"] = "hmac-md5"
+		err := testClient.Create(ctx, dnsSecret("dns-md5", data))
+		Expect(err).To(MatchError(ContainSubstring("TSIGSecretAlgorithm")))
+		Expect(err.Error()).NotTo(ContainSubstring(data["TSIGSecret"]))
+	})
+
+	It("rejects a Secret without the TSIG secret", func() {
+		data := valid()
+		delete(data, "TSIGSecret")
+		Expect(testClient.Create(ctx, dnsSecret("dns-incomplete", data))).To(MatchError(ContainSubstring("TSIGSecret")))
+	})
+})
