@@ -5,7 +5,7 @@
 REPO_ROOT := $(shell dirname $(realpath $(lastword $(MAKEFILE_LIST))))
 VERSION   := $(shell cat $(REPO_ROOT)/VERSION)
 LD_FLAGS  := -X github.com/gardener/gardener/pkg/version.gitVersion=$(VERSION)
-BINARIES  := gardener-extension-provider-metal gardener-extension-admission-metal
+BINARIES  := gardener-extension-provider-metal gardener-extension-admission-metal machine-controller-manager-provider-metal
 
 .PHONY: all
 all: build
