@@ -25,7 +25,8 @@ import (
 // (or the ShootState in the garden cluster, read with gardenCluster), and the delegate's deterministic names
 // let the restored MachineSets and Machines find their deployments and classes again.
 func NewActuator(mgr manager.Manager, gardenCluster cluster.Cluster) worker.Actuator {
-	return genericactuator.NewActuator(mgr, gardenCluster, &delegateFactory{client: mgr.GetClient()}, nil)
+	c := emptyPatchSkippingClient{Client: mgr.GetClient()}
+	return genericactuator.NewActuator(actuatorManager{Manager: mgr, client: c}, gardenCluster, &delegateFactory{client: c}, nil)
 }
 
 type delegateFactory struct {

@@ -57,7 +57,7 @@ func (w *workerDelegate) DeployMachineClasses(ctx context.Context) error {
 			secret.Type = desired.Type
 			secret.Data = desired.Data
 			return nil
-		}); err != nil {
+		}, controllerutils.SkipEmptyPatch{}); err != nil {
 			return fmt.Errorf("deploying machine class secret %s: %w", client.ObjectKeyFromObject(secret), err)
 		}
 	}
@@ -70,7 +70,7 @@ func (w *workerDelegate) DeployMachineClasses(ctx context.Context) error {
 			class.Provider = desired.Provider
 			class.ProviderSpec = desired.ProviderSpec
 			return nil
-		}); err != nil {
+		}, controllerutils.SkipEmptyPatch{}); err != nil {
 			return fmt.Errorf("deploying machine class %s: %w", client.ObjectKeyFromObject(class), err)
 		}
 	}
