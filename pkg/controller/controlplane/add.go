@@ -45,7 +45,8 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 		mgr,
 		metal.Name,
 		secretConfigs,
-		shootAccessSecrets,
+		// The shoot access secrets are reconciled by this extension's actuator, see reconcileShootAccessSecrets.
+		nil,
 		// The cloud-provider-config is part of the seed chart, so its checksum is computed from the rendered
 		// config instead of being read back from the seed, where gardener-resource-manager creates it later.
 		nil,
@@ -69,7 +70,7 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 		return !supportedExtensionClasses.Has(class)
 	})
 	return controlplane.Add(mgr, controlplane.AddArgs{
-		Actuator:          &actuator{Actuator: generic},
+		Actuator:          &actuator{Actuator: generic, client: mgr.GetClient()},
 		ControllerOptions: opts.Controller,
 		Predicates:        controlplane.DefaultPredicates(ctx, mgr, opts.IgnoreOperationAnnotation),
 		Type:              metal.Type,

@@ -1,0 +1,370 @@
+package controlplane_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	. "github.com/onsi/gomega/gstruct"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/rand"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gardener/gardener/extensions/pkg/controller/controlplane/genericactuator"
+	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
+	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
+	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
+	resourcesv1alpha1 "github.com/gardener/gardener/pkg/apis/resources/v1alpha1"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+)
+
+const region = "region-1"
+
+// metalLBConfig enables MetalLB in layer 2, so that every ManagedResource of the ControlPlane has content.
+const metalLBConfig = `{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"ControlPlaneConfig",
+"cloudControllerManager":{"featureGates":{"SomeGate":true},"networking":{"configureNodeAddresses":true}},
+"loadBalancer":{"metallb":{"ipAddressPools":[{"name":"public","addresses":["192.0.2.0/28"]}],"l2":{}}}}`
+
+// shoot is one shoot's control plane namespace in the seed and its ControlPlane.
+type shoot struct {
+	namespace string
+	cp        *extensionsv1alpha1.ControlPlane
+}
+
+var _ = Describe("ControlPlane controller", func() {
+	It("deploys the seed components and the shoot ManagedResources, and removes them on deletion", func(ctx SpecContext) {
+		s := newShoot(ctx, metalLBConfig)
+		s.expectSucceeded(ctx)
+
+		By("the secrets manager created the CA and the serving certificate")
+		serverSecret := s.secretWithPrefix(ctx, "cloud-controller-manager-server-")
+		Expect(serverSecret.Data).To(HaveKey("tls.crt"))
+		Expect(s.secretsWithPrefix(ctx, "ca-provider-metal-controlplane-")).To(ContainElement(HaveField("Data", HaveKey("ca.key"))))
+		access := &corev1.Secret{}
+		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: "shoot-access-cloud-controller-manager"}, access)).To(Succeed())
+		Expect(access.Annotations).To(HaveKeyWithValue("serviceaccount.resources.gardener.cloud/name", metal.CloudControllerManagerName))
+
+		By("the seed ManagedResource holds the cloud-controller-manager")
+		seedMR := s.managedResource(ctx, genericactuator.ControlPlaneSeedChartResourceName)
+		Expect(seedMR.Spec.Class).To(PointTo(Equal("seed")))
+		seedObjects := s.managedResourceObjects(ctx, seedMR)
+		deployment := &appsv1.Deployment{}
+		fromUnstructured(find(seedObjects, "Deployment", "cloud-controller-manager"), deployment)
+		Expect(deployment.Spec.Template.Spec.Containers[0].Args).To(ContainElements(
+			"--cloud-provider=metal",
+			"--metal-kubeconfig=/etc/metal/kubeconfig",
+			"--metal-namespace=metal-"+s.namespace,
+			"--cluster-name="+s.namespace,
+			"--cluster-cidr=100.96.0.0/11",
+			"--feature-gates=SomeGate=true",
+			"--leader-elect=true",
+		))
+		Expect(deployment.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("Secret.SecretName", serverSecret.Name)))
+		configMap := &corev1.ConfigMap{}
+		fromUnstructured(find(seedObjects, "ConfigMap", "cloud-provider-config"), configMap)
+		Expect(configMap.Data["cloudprovider.conf"]).To(Equal("clusterName: " + s.namespace + "\nnetworking:\n  configureNodeAddresses: true\n"))
+		Expect(find(seedObjects, "ServiceMonitor", "shoot-cloud-controller-manager")).NotTo(BeNil())
+
+		By("the shoot ManagedResources hold RBAC, MetalLB, its CRDs and the StorageClass")
+		shootObjects := s.managedResourceObjects(ctx, s.managedResource(ctx, genericactuator.ControlPlaneShootChartResourceName))
+		Expect(find(shootObjects, "ClusterRole", "extensions.gardener.cloud:provider-metal:cloud-controller-manager")).NotTo(BeNil())
+		Expect(find(shootObjects, "IPAddressPool", "public")).NotTo(BeNil())
+		crdObjects := s.managedResourceObjects(ctx, s.managedResource(ctx, genericactuator.ControlPlaneShootCRDsChartResourceName))
+		Expect(find(crdObjects, "CustomResourceDefinition", "ipaddresspools.metallb.io")).NotTo(BeNil())
+		storageObjects := s.managedResourceObjects(ctx, s.managedResource(ctx, genericactuator.StorageClassesChartResourceName))
+		Expect(find(storageObjects, "StorageClass", "local")).NotTo(BeNil())
+
+		By("a real API server accepts the rendered CRDs and the MetalLB objects")
+		for _, crd := range crdObjects {
+			Expect(client.IgnoreAlreadyExists(seedClient.Create(ctx, crd.DeepCopy()))).To(Succeed(), crd.GetName())
+		}
+		Expect(client.IgnoreAlreadyExists(seedClient.Create(ctx, find(shootObjects, "Namespace", "metallb-system").DeepCopy()))).To(Succeed())
+		Eventually(func(g Gomega) {
+			for _, obj := range shootObjects {
+				if obj.GetObjectKind().GroupVersionKind().Group == "metallb.io" {
+					g.Expect(seedClient.Create(ctx, obj.DeepCopy(), client.DryRunAll)).To(Succeed(), obj.GetKind()+"/"+obj.GetName())
+				}
+			}
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+
+		By("deleting the ControlPlane removes the ManagedResources and the shoot access secrets")
+		Expect(seedClient.Delete(ctx, s.cp)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(seedClient.Get(ctx, client.ObjectKeyFromObject(s.cp), &extensionsv1alpha1.ControlPlane{}))
+		}).WithTimeout(time.Minute).Should(BeTrue())
+		managedResources := &resourcesv1alpha1.ManagedResourceList{}
+		Expect(seedClient.List(ctx, managedResources, client.InNamespace(s.namespace))).To(Succeed())
+		Expect(managedResources.Items).To(BeEmpty())
+		Expect(apierrors.IsNotFound(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: "shoot-access-cloud-controller-manager"}, &corev1.Secret{}))).To(BeTrue())
+		Expect(s.secretsWithPrefix(ctx, "cloud-controller-manager-server-")).To(BeEmpty())
+		Expect(s.secretsWithPrefix(ctx, "managedresource-")).To(BeEmpty())
+	})
+
+	It("writes nothing but Gardener's bookkeeping when reconciling an unchanged ControlPlane", func(ctx SpecContext) {
+		s := newShoot(ctx, metalLBConfig)
+		s.expectSucceeded(ctx)
+
+		seedWrites.reset()
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+		Expect(s.unexpectedWrites(seedWrites.recorded())).To(BeEmpty())
+
+		By("the check catches a write the reconcile did not need")
+		seedWrites.reset()
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+		server := s.secretWithPrefix(ctx, "cloud-controller-manager-server-")
+		patch := client.MergeFrom(server.DeepCopy())
+		metav1.SetMetaDataAnnotation(&server.ObjectMeta, "test", "extra-write")
+		Expect(mgrClient.Patch(ctx, server, patch)).To(Succeed())
+		Expect(s.unexpectedWrites(seedWrites.recorded())).To(ConsistOf(ContainSubstring("/secrets/" + server.Name)))
+	})
+
+	It("rolls the cloud-controller-manager when the metal kubeconfig changes", func(ctx SpecContext) {
+		s := newShoot(ctx, "")
+		s.expectSucceeded(ctx)
+		before := s.ccmAnnotations(ctx)
+
+		credentials := &corev1.Secret{}
+		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: v1beta1constants.SecretNameCloudProvider}, credentials)).To(Succeed())
+		credentials.Data[metal.KubeconfigKey] = []byte("apiVersion: v1\nkind: Config\n# rotated\n")
+		Expect(seedClient.Update(ctx, credentials)).To(Succeed())
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+
+		after := s.ccmAnnotations(ctx)
+		Expect(after["checksum/secret-cloudprovider-kubeconfig"]).NotTo(Equal(before["checksum/secret-cloudprovider-kubeconfig"]))
+		Expect(after["checksum/configmap-cloud-provider-config"]).To(Equal(before["checksum/configmap-cloud-provider-config"]))
+	})
+
+	It("rejects an invalid providerConfig with its field path before deploying anything", func(ctx SpecContext) {
+		s := newShoot(ctx, `{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"ControlPlaneConfig",
+"loadBalancer":{"metalLoadBalancer":{"vni":0,"metalBondServer":"[::1]:4711"}}}`)
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorConfigurationProblem)
+		Expect(lastError.Description).To(ContainSubstring("spec.providerConfig.loadBalancer.metalLoadBalancer.vni"))
+		Expect(s.secretsWithPrefix(ctx, "cloud-controller-manager-server-")).To(BeEmpty())
+		managedResources := &resourcesv1alpha1.ManagedResourceList{}
+		Expect(seedClient.List(ctx, managedResources, client.InNamespace(s.namespace))).To(Succeed())
+		Expect(managedResources.Items).To(BeEmpty())
+	})
+})
+
+// unexpectedWrites returns the writes in the shoot's namespace other than Gardener's contract bookkeeping on the
+// ControlPlane: removing the operation annotation and updating status.lastOperation.
+func (s *shoot) unexpectedWrites(requests []recordedRequest) []string {
+	cpPath := fmt.Sprintf("/apis/extensions.gardener.cloud/v1alpha1/namespaces/%s/controlplanes/%s", s.namespace, s.cp.Name)
+	var unexpected []string
+	for _, req := range requests {
+		if !strings.Contains(req.path, "/namespaces/"+s.namespace+"/") {
+			continue
+		}
+		switch {
+		case req.path == cpPath && strings.Contains(req.body, `"annotations"`) && !strings.Contains(req.body, `"spec"`):
+		case req.path == cpPath+"/status" && strings.Contains(req.body, "lastOperation"):
+		default:
+			unexpected = append(unexpected, req.method+" "+req.path+" "+req.body)
+		}
+	}
+	return unexpected
+}
+
+func newShoot(ctx SpecContext, providerConfig string) *shoot {
+	s := &shoot{namespace: "shoot--test--" + rand.String(6)}
+	Expect(seedClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.namespace}})).To(Succeed())
+
+	// The cloudprovider secret as gardenlet creates it and the cloudprovider webhook completes it.
+	Expect(seedClient.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: v1beta1constants.SecretNameCloudProvider},
+		Data: map[string][]byte{
+			metal.NamespaceKey:  []byte("metal-" + s.namespace),
+			metal.TokenKey:      []byte("token"),
+			metal.KubeconfigKey: []byte("apiVersion: v1\nkind: Config\n"),
+		},
+	})).To(Succeed())
+
+	cloudProfile := &gardencorev1beta1.CloudProfile{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "CloudProfile"},
+		ObjectMeta: metav1.ObjectMeta{Name: "metal"},
+		Spec: gardencorev1beta1.CloudProfileSpec{Type: metal.Type, ProviderConfig: &runtime.RawExtension{Raw: encode(&v1alpha1.CloudProfileConfig{
+			TypeMeta:      metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "CloudProfileConfig"},
+			RegionConfigs: []v1alpha1.RegionConfig{{Name: region, Server: "https://metal.example.com"}},
+		})}},
+	}
+	shootObj := &gardencorev1beta1.Shoot{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Shoot"},
+		ObjectMeta: metav1.ObjectMeta{Name: "shoot", Namespace: "garden-test"},
+		Spec: gardencorev1beta1.ShootSpec{
+			Region:     region,
+			Kubernetes: gardencorev1beta1.Kubernetes{Version: "1.33.2"},
+			Provider:   gardencorev1beta1.Provider{Type: metal.Type, Workers: []gardencorev1beta1.Worker{{Name: "pool"}}},
+			Networking: &gardencorev1beta1.Networking{
+				Type: ptr.To("cilium"), Pods: ptr.To("100.96.0.0/11"), Services: ptr.To("100.64.0.0/13"),
+				IPFamilies: []gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv4},
+			},
+		},
+		Status: gardencorev1beta1.ShootStatus{TechnicalID: s.namespace},
+	}
+	seed := &gardencorev1beta1.Seed{TypeMeta: metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Seed"}}
+	Expect(seedClient.Create(ctx, &extensionsv1alpha1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Name: s.namespace},
+		Spec: extensionsv1alpha1.ClusterSpec{
+			CloudProfile: runtime.RawExtension{Raw: encode(cloudProfile)},
+			Seed:         &runtime.RawExtension{Raw: encode(seed)},
+			Shoot:        runtime.RawExtension{Raw: encode(shootObj)},
+		},
+	})).To(Succeed())
+
+	s.cp = &extensionsv1alpha1.ControlPlane{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   s.namespace,
+			Name:        "shoot",
+			Annotations: map[string]string{v1beta1constants.GardenerOperation: v1beta1constants.GardenerOperationReconcile},
+		},
+		Spec: extensionsv1alpha1.ControlPlaneSpec{
+			DefaultSpec: extensionsv1alpha1.DefaultSpec{Type: metal.Type},
+			Region:      region,
+			SecretRef:   corev1.SecretReference{Namespace: s.namespace, Name: v1beta1constants.SecretNameCloudProvider},
+		},
+	}
+	if providerConfig != "" {
+		s.cp.Spec.ProviderConfig = &runtime.RawExtension{Raw: []byte(strings.ReplaceAll(providerConfig, "\n", ""))}
+	}
+	Expect(seedClient.Create(ctx, s.cp)).To(Succeed())
+	return s
+}
+
+// reconcile asks for a reconcile the way gardenlet does and waits until the controller reported its end in the
+// status, so that every write of that reconcile has been recorded.
+func (s *shoot) reconcile(ctx SpecContext) {
+	before := len(seedWrites.recorded())
+	Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.cp), s.cp)).To(Succeed())
+	patch := client.MergeFrom(s.cp.DeepCopy())
+	metav1.SetMetaDataAnnotation(&s.cp.ObjectMeta, v1beta1constants.GardenerOperation, v1beta1constants.GardenerOperationReconcile)
+	Expect(seedClient.Patch(ctx, s.cp, patch)).To(Succeed())
+	statusPath := fmt.Sprintf("/apis/extensions.gardener.cloud/v1alpha1/namespaces/%s/controlplanes/%s/status", s.namespace, s.cp.Name)
+	Eventually(func(g Gomega) {
+		var finished bool
+		for _, req := range seedWrites.recorded()[before:] {
+			if req.path == statusPath && strings.Contains(req.body, `"Succeeded"`) {
+				finished = true
+			}
+		}
+		g.Expect(finished).To(BeTrue(), "the reconcile has not reported success yet")
+	}).WithTimeout(time.Minute).Should(Succeed())
+}
+
+func (s *shoot) expectSucceeded(ctx SpecContext) {
+	Eventually(func(g Gomega) {
+		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.cp), s.cp)).To(Succeed())
+		g.Expect(s.cp.Annotations).NotTo(HaveKey(v1beta1constants.GardenerOperation))
+		g.Expect(s.cp.Status.LastOperation).NotTo(BeNil())
+		g.Expect(s.cp.Status.LastError).To(BeNil())
+		g.Expect(s.cp.Status.LastOperation.State).To(Equal(gardencorev1beta1.LastOperationStateSucceeded))
+		g.Expect(s.cp.Status.ObservedGeneration).To(Equal(s.cp.Generation))
+	}).WithTimeout(time.Minute).Should(Succeed())
+}
+
+func (s *shoot) expectError(ctx SpecContext, code gardencorev1beta1.ErrorCode) *gardencorev1beta1.LastError {
+	Eventually(func(g Gomega) {
+		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.cp), s.cp)).To(Succeed())
+		g.Expect(s.cp.Status.LastError).NotTo(BeNil())
+		g.Expect(s.cp.Status.LastError.Codes).To(ContainElement(code), s.cp.Status.LastError.Description)
+	}).WithTimeout(time.Minute).Should(Succeed())
+	return s.cp.Status.LastError
+}
+
+func (s *shoot) secretsWithPrefix(ctx SpecContext, prefix string) []corev1.Secret {
+	secrets := &corev1.SecretList{}
+	Expect(seedClient.List(ctx, secrets, client.InNamespace(s.namespace))).To(Succeed())
+	var result []corev1.Secret
+	for _, secret := range secrets.Items {
+		if strings.HasPrefix(secret.Name, prefix) {
+			result = append(result, secret)
+		}
+	}
+	return result
+}
+
+func (s *shoot) secretWithPrefix(ctx SpecContext, prefix string) *corev1.Secret {
+	secrets := s.secretsWithPrefix(ctx, prefix)
+	Expect(secrets).To(HaveLen(1), prefix)
+	return &secrets[0]
+}
+
+func (s *shoot) managedResource(ctx SpecContext, name string) *resourcesv1alpha1.ManagedResource {
+	mr := &resourcesv1alpha1.ManagedResource{}
+	Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: name}, mr)).To(Succeed())
+	return mr
+}
+
+// managedResourceObjects decodes the objects of a ManagedResource from its secrets, as gardener-resource-manager
+// would apply them.
+func (s *shoot) managedResourceObjects(ctx SpecContext, mr *resourcesv1alpha1.ManagedResource) []*unstructured.Unstructured {
+	var objects []*unstructured.Unstructured
+	Expect(mr.Spec.SecretRefs).NotTo(BeEmpty())
+	for _, ref := range mr.Spec.SecretRefs {
+		secret := &corev1.Secret{}
+		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: ref.Name}, secret)).To(Succeed())
+		for _, data := range secret.Data {
+			reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+			for {
+				doc, err := reader.Read()
+				if err == io.EOF {
+					break
+				}
+				Expect(err).NotTo(HaveOccurred())
+				jsonData, err := yaml.YAMLToJSON(doc)
+				Expect(err).NotTo(HaveOccurred())
+				if string(jsonData) == "null" {
+					continue
+				}
+				obj := &unstructured.Unstructured{}
+				Expect(obj.UnmarshalJSON(jsonData)).To(Succeed())
+				objects = append(objects, obj)
+			}
+		}
+	}
+	return objects
+}
+
+func (s *shoot) ccmAnnotations(ctx SpecContext) map[string]string {
+	deployment := &appsv1.Deployment{}
+	fromUnstructured(find(s.managedResourceObjects(ctx, s.managedResource(ctx, genericactuator.ControlPlaneSeedChartResourceName)), "Deployment", "cloud-controller-manager"), deployment)
+	return deployment.Spec.Template.Annotations
+}
+
+func find(objects []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	for _, obj := range objects {
+		if obj.GetKind() == kind && obj.GetName() == name {
+			return obj
+		}
+	}
+	Fail(fmt.Sprintf("%s %s not found", kind, name))
+	return nil
+}
+
+func fromUnstructured(u *unstructured.Unstructured, into any) {
+	Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into)).To(Succeed())
+}
+
+func encode(obj any) []byte {
+	data, err := json.Marshal(obj)
+	Expect(err).NotTo(HaveOccurred())
+	return data
+}
