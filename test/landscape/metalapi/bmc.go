@@ -78,7 +78,7 @@ func (m *MetalAPI) registerBMCs(ctx context.Context, opts Options, endpoints []m
 			return true, nil
 		})
 		if err != nil {
-			return fmt.Errorf("creating BMCSecret %s (through metal-operator's webhook; log: %s): %w (last error: %v)", name, m.operator.logPath, err, lastErr)
+			return fmt.Errorf("creating BMCSecret %s (through metal-operator's webhook; log: %s): %w (last error: %w)", name, m.operator.logPath, err, lastErr)
 		}
 		bmc := &metalv1alpha1.BMC{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: serverLabels(opts.Servers[i], opts.Region)},
@@ -110,7 +110,10 @@ type redfishClient struct {
 
 // setSystemUUID waits for the mock to answer, sets its one system's UUID and checks that the mock reports it.
 func (r *redfishClient) setSystemUUID(ctx context.Context, mock *process, base, uuid string) error {
-	var systemPath string
+	var (
+		systemPath string
+		lastErr    error
+	)
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		if err := mock.running(); err != nil {
 			return false, err
@@ -120,18 +123,17 @@ func (r *redfishClient) setSystemUUID(ctx context.Context, mock *process, base, 
 				ID string `json:"@odata.id"`
 			} `json:"Members"`
 		}
-		if err := r.do(ctx, http.MethodGet, base+"/redfish/v1/Systems", nil, &systems); err != nil {
-			// Connection refused until the mock listens.
-			return false, nil
+		// Connection refused until the mock listens.
+		if lastErr = r.do(ctx, http.MethodGet, base+"/redfish/v1/Systems", nil, &systems); lastErr == nil {
+			if len(systems.Members) != 1 {
+				return false, fmt.Errorf("the mock reports %d systems, expected one", len(systems.Members))
+			}
+			systemPath = systems.Members[0].ID
 		}
-		if len(systems.Members) != 1 {
-			return false, fmt.Errorf("the mock reports %d systems, expected one", len(systems.Members))
-		}
-		systemPath = systems.Members[0].ID
-		return true, nil
+		return lastErr == nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for the mock to answer (log: %s): %w", mock.logPath, err)
+		return fmt.Errorf("waiting for the mock to answer (log: %s): %w (last error: %w)", mock.logPath, err, lastErr)
 	}
 	if err := r.do(ctx, http.MethodPatch, base+systemPath, map[string]string{"UUID": uuid}, nil); err != nil {
 		return fmt.Errorf("setting the system UUID: %w", err)

@@ -126,8 +126,8 @@ type MetalAPI struct {
 }
 
 // Start starts the metal API, metal-operator and one mock BMC per Server and registers the BMCs. It returns once
-// metal-operator is ready and the BMC objects exist; WaitAvailable waits for discovery. On error, everything
-// started is stopped again.
+// metal-operator is ready and the BMC objects exist; WaitAvailable waits for discovery. ctx bounds the start-up
+// only: everything runs until Stop. On error, everything started is stopped again.
 func Start(ctx context.Context, opts Options) (*MetalAPI, error) {
 	if err := opts.complete(); err != nil {
 		return nil, err

@@ -65,6 +65,7 @@ func (m *MetalAPI) startOperator(ctx context.Context, opts Options) error {
 
 	health := &http.Client{Transport: &http.Transport{DialContext: m.ns.dialContext}, Timeout: 2 * time.Second}
 	readyz := "http://" + loopback(ports["health"]) + "/readyz"
+	var lastErr error
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		if err := m.operator.running(); err != nil {
 			return false, err
@@ -73,15 +74,18 @@ func (m *MetalAPI) startOperator(ctx context.Context, opts Options) error {
 		if err != nil {
 			return false, err
 		}
-		resp, err := health.Do(req)
-		if err != nil {
-			return false, nil
+		// Connection refused until the health server listens, 500 until the webhook server runs.
+		var resp *http.Response
+		if resp, lastErr = health.Do(req); lastErr == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				lastErr = fmt.Errorf("%s answers %s", readyz, resp.Status)
+			}
 		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
+		return lastErr == nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("metal-operator did not become ready (log: %s): %w", m.operator.logPath, err)
+		return fmt.Errorf("metal-operator did not become ready (log: %s): %w (last error: %w)", m.operator.logPath, err, lastErr)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func startProcess(ns *netNamespace, name, logPath, binary string, args, env []st
 func (p *process) running() error {
 	select {
 	case <-p.exited:
-		return fmt.Errorf("%s exited (%v); log: %s", p.name, p.err, p.logPath)
+		return fmt.Errorf("%s exited (%w); log: %s", p.name, p.err, p.logPath)
 	default:
 		return nil
 	}
