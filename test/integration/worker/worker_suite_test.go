@@ -56,7 +56,9 @@ type environment struct {
 	manager  manager.Manager
 	// cacheReads counts the Get and List calls of the manager's client, most of which the cache serves.
 	cacheReads *readCounter
-	stop       func()
+	// stopMachineControllerManager stops the stand-in, so that it does not disturb a measurement.
+	stopMachineControllerManager func()
+	stop                         func()
 }
 
 // startEnvironment starts the seed and, with withController, the Worker controller. Without it the caller drives
@@ -121,6 +123,8 @@ func startEnvironment(withController bool) (*environment, error) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
+	mcmCtx, stopMCM := context.WithCancel(ctx)
+	env.stopMachineControllerManager = stopMCM
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -131,7 +135,7 @@ func startEnvironment(withController bool) (*environment, error) {
 	}()
 	go func() {
 		defer wg.Done()
-		runMachineControllerManager(ctx, env.client)
+		runMachineControllerManager(mcmCtx, env.client)
 	}()
 	stops = append(stops, func() {
 		cancel()

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -318,7 +319,7 @@ const profileIgnition = `{"ignition":{"version":"3.4.0"},"storage":{"files":[{"p
 // profileIgnitionJSON is profileIgnition as the controller passes it on: Ignition 3.5.
 const profileIgnitionJSON = `{"ignition":{"config":{"replace":{"verification":{}}},"proxy":{},"security":{"tls":{}},"timeouts":{},"version":"3.5.0"},"kernelArguments":{},"passwd":{},"storage":{"files":[{"group":{},"path":"/etc/profile-file","user":{},"contents":{"source":"data:,profile","verification":{}}}]},"systemd":{}}`
 
-func newShoot(ctx SpecContext) *shoot {
+func newShoot(ctx context.Context) *shoot {
 	s := &shoot{
 		namespace: "shoot--test--" + rand.String(6),
 		profileConfig: &v1alpha1.CloudProfileConfig{
@@ -359,7 +360,7 @@ func newShoot(ctx SpecContext) *shoot {
 }
 
 // writeCluster creates or updates the Cluster resource with the shoot and the CloudProfile.
-func (s *shoot) writeCluster(ctx SpecContext) {
+func (s *shoot) writeCluster(ctx context.Context) {
 	cloudProfile := &gardencorev1beta1.CloudProfile{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "CloudProfile"},
 		ObjectMeta: metav1.ObjectMeta{Name: "metal"},
@@ -467,7 +468,7 @@ func workerConfig(cfg *v1alpha1.WorkerConfig) *runtime.RawExtension {
 	return &runtime.RawExtension{Raw: encode(cfg)}
 }
 
-func (s *shoot) createWorker(ctx SpecContext, pools ...extensionsv1alpha1.WorkerPool) {
+func (s *shoot) createWorker(ctx context.Context, pools ...extensionsv1alpha1.WorkerPool) {
 	s.worker = &extensionsv1alpha1.Worker{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace:   s.namespace,
@@ -485,7 +486,7 @@ func (s *shoot) createWorker(ctx SpecContext, pools ...extensionsv1alpha1.Worker
 }
 
 // reconcile asks for a reconcile the way gardenlet does and waits until it succeeded.
-func (s *shoot) reconcile(ctx SpecContext) {
+func (s *shoot) reconcile(ctx context.Context) {
 	Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.worker), s.worker)).To(Succeed())
 	last := s.worker.Status.LastOperation.LastUpdateTime
 	// The time stamps have a resolution of a second: wait for the next one, so that the new operation is told
@@ -497,12 +498,12 @@ func (s *shoot) reconcile(ctx SpecContext) {
 	s.expectSucceededAfter(ctx, last)
 }
 
-func (s *shoot) expectSucceeded(ctx SpecContext) {
+func (s *shoot) expectSucceeded(ctx context.Context) {
 	s.expectSucceededAfter(ctx, metav1.Time{})
 }
 
 // expectSucceededAfter waits for a successful operation that ended after the given time.
-func (s *shoot) expectSucceededAfter(ctx SpecContext, after metav1.Time) {
+func (s *shoot) expectSucceededAfter(ctx context.Context, after metav1.Time) {
 	Eventually(func(g Gomega) {
 		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.worker), s.worker)).To(Succeed())
 		g.Expect(s.worker.Annotations).NotTo(HaveKey(v1beta1constants.GardenerOperation))
@@ -514,7 +515,7 @@ func (s *shoot) expectSucceededAfter(ctx SpecContext, after metav1.Time) {
 	}).WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
 }
 
-func (s *shoot) expectError(ctx SpecContext, code gardencorev1beta1.ErrorCode) *gardencorev1beta1.LastError {
+func (s *shoot) expectError(ctx context.Context, code gardencorev1beta1.ErrorCode) *gardencorev1beta1.LastError {
 	Eventually(func(g Gomega) {
 		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.worker), s.worker)).To(Succeed())
 		g.Expect(s.worker.Status.LastError).NotTo(BeNil())
@@ -524,7 +525,7 @@ func (s *shoot) expectError(ctx SpecContext, code gardencorev1beta1.ErrorCode) *
 }
 
 // machineClasses returns the shoot's MachineClasses by the name of their MachineDeployment.
-func (s *shoot) machineClasses(ctx SpecContext) map[string]machinev1alpha1.MachineClass {
+func (s *shoot) machineClasses(ctx context.Context) map[string]machinev1alpha1.MachineClass {
 	list := &machinev1alpha1.MachineClassList{}
 	Expect(seedClient.List(ctx, list, client.InNamespace(s.namespace))).To(Succeed())
 	classes := map[string]machinev1alpha1.MachineClass{}
@@ -534,7 +535,7 @@ func (s *shoot) machineClasses(ctx SpecContext) map[string]machinev1alpha1.Machi
 	return classes
 }
 
-func (s *shoot) machineDeployments(ctx SpecContext) map[string]machinev1alpha1.MachineDeployment {
+func (s *shoot) machineDeployments(ctx context.Context) map[string]machinev1alpha1.MachineDeployment {
 	list := &machinev1alpha1.MachineDeploymentList{}
 	Expect(seedClient.List(ctx, list, client.InNamespace(s.namespace))).To(Succeed())
 	deployments := map[string]machinev1alpha1.MachineDeployment{}
@@ -550,7 +551,7 @@ func (s *shoot) providerSpec(class machinev1alpha1.MachineClass) *apis.ProviderS
 	return spec
 }
 
-func (s *shoot) workerStatus(ctx SpecContext) *v1alpha1.WorkerStatus {
+func (s *shoot) workerStatus(ctx context.Context) *v1alpha1.WorkerStatus {
 	Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.worker), s.worker)).To(Succeed())
 	Expect(s.worker.Status.ProviderStatus).NotTo(BeNil())
 	status := &v1alpha1.WorkerStatus{}
