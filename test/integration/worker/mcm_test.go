@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
@@ -28,7 +27,7 @@ const credentialsFinalizer = "machine.sapcloud.io/machine-controller"
 func runMachineControllerManager(ctx context.Context, c client.Client) {
 	for {
 		if err := machineControllerManagerStep(ctx, c); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(GinkgoWriter, "machine-controller-manager stand-in: %v\n", err)
+			GinkgoWriter.Printf("machine-controller-manager stand-in: %v\n", err)
 		}
 		select {
 		case <-ctx.Done():

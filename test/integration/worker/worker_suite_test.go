@@ -130,7 +130,7 @@ func startEnvironment(withController bool) (*environment, error) {
 	go func() {
 		defer wg.Done()
 		if err := env.manager.Start(ctx); err != nil {
-			fmt.Fprintf(GinkgoWriter, "manager stopped: %v\n", err)
+			GinkgoWriter.Printf("manager stopped: %v\n", err)
 		}
 	}()
 	go func() {
