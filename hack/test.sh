@@ -10,6 +10,9 @@ cd "$root"
 hack/install-test-deps.sh
 KUBEBUILDER_ASSETS=$(hack/envtest.sh)
 export KUBEBUILDER_ASSETS
+# The real metal-operator and its Redfish mock BMCs, built from the Go module proxy, for the landscape tests.
+METAL_OPERATOR_ASSETS=$(hack/metal-operator.sh)
+export METAL_OPERATOR_ASSETS
 
 if [[ $# -eq 0 ]]; then
   set -- ./...

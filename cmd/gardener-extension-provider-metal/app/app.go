@@ -7,7 +7,11 @@ import (
 	"os"
 	"slices"
 
+	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	vpaautoscalingv1 "k8s.io/autoscaler/vertical-pod-autoscaler/pkg/apis/autoscaling.k8s.io/v1"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -21,8 +25,11 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
+	controlplanecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/controlplane"
 	dnsrecordcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/dnsrecord"
+	healthcheckcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/healthcheck"
 	infrastructurecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/infrastructure"
+	workercontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/worker"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
@@ -45,7 +52,10 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 
 		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
 		// DNS updates of one zone are serialized by the server anyway; one worker keeps them in order.
-		dnsRecordCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
+		dnsRecordCtrlOpts    = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
+		controlPlaneCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		workerCtrlOpts       = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		healthCheckCtrlOpts  = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
 
 		heartbeatCtrlOpts = &extensionsheartbeatcmd.Options{
 			ExtensionName:        metal.Name,
@@ -76,6 +86,9 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			reconcileOpts,
 			extensionscmdcontroller.PrefixOption("infrastructure-", infraCtrlOpts),
 			extensionscmdcontroller.PrefixOption("dnsrecord-", dnsRecordCtrlOpts),
+			extensionscmdcontroller.PrefixOption("controlplane-", controlPlaneCtrlOpts),
+			extensionscmdcontroller.PrefixOption("worker-", workerCtrlOpts),
+			extensionscmdcontroller.PrefixOption("healthcheck-", healthCheckCtrlOpts),
 			extensionscmdcontroller.PrefixOption("heartbeat-", heartbeatCtrlOpts),
 			controllerSwitches,
 			webhookOpts,
@@ -96,6 +109,9 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			}
 			infraCtrlOpts.Completed().Apply(&infrastructurecontroller.DefaultAddOptions.Controller)
 			dnsRecordCtrlOpts.Completed().Apply(&dnsrecordcontroller.DefaultAddOptions.Controller)
+			controlPlaneCtrlOpts.Completed().Apply(&controlplanecontroller.DefaultAddOptions.Controller)
+			workerCtrlOpts.Completed().Apply(&workercontroller.DefaultAddOptions.Controller)
+			healthCheckCtrlOpts.Completed().Apply(&healthcheckcontroller.DefaultAddOptions.Controller)
 			applyComponentConfig(configOpts.Completed())
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
@@ -122,8 +138,15 @@ func run(
 	if err := controller.AddToScheme(scheme); err != nil {
 		return fmt.Errorf("could not update manager scheme: %w", err)
 	}
-	if err := metalinstall.AddToScheme(scheme); err != nil {
-		return fmt.Errorf("could not update manager scheme: %w", err)
+	for _, addToScheme := range []func(*runtime.Scheme) error{
+		metalinstall.AddToScheme,
+		vpaautoscalingv1.AddToScheme,
+		machinev1alpha1.AddToScheme,
+		monitoringv1.AddToScheme,
+	} {
+		if err := addToScheme(scheme); err != nil {
+			return fmt.Errorf("could not update manager scheme: %w", err)
+		}
 	}
 
 	if err := addHealthChecks(mgr); err != nil {
@@ -150,12 +173,20 @@ func applyGeneralOptions(generalOpts *extensionscmdcontroller.GeneralOptions, re
 	infrastructurecontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
 	dnsrecordcontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
 	dnsrecordcontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
+	controlplanecontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
+	controlplanecontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
+	workercontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
+	workercontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
+	healthcheckcontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
 }
 
 // applyComponentConfig hands the component configuration to the controllers that use it.
 func applyComponentConfig(cfg *config.ControllerConfiguration) {
 	if cfg.DNS != nil && cfg.DNS.Timeout != nil {
 		dnsrecordcontroller.DefaultAddOptions.DNSTimeout = cfg.DNS.Timeout.Duration
+	}
+	if cfg.HealthCheckConfig != nil {
+		healthcheckcontroller.DefaultAddOptions.HealthCheckConfig = *cfg.HealthCheckConfig
 	}
 }
 

@@ -6,15 +6,25 @@ import (
 	"github.com/spf13/pflag"
 
 	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
+	extensionscontrolplanecontroller "github.com/gardener/gardener/extensions/pkg/controller/controlplane"
 	extensionsdnsrecordcontroller "github.com/gardener/gardener/extensions/pkg/controller/dnsrecord"
+	extensionshealthcheckcontroller "github.com/gardener/gardener/extensions/pkg/controller/healthcheck"
 	extensionsheartbeatcontroller "github.com/gardener/gardener/extensions/pkg/controller/heartbeat"
 	extensionsinfrastructurecontroller "github.com/gardener/gardener/extensions/pkg/controller/infrastructure"
+	extensionsworkercontroller "github.com/gardener/gardener/extensions/pkg/controller/worker"
+	extensionscloudproviderwebhook "github.com/gardener/gardener/extensions/pkg/webhook/cloudprovider"
 	extensionscmdwebhook "github.com/gardener/gardener/extensions/pkg/webhook/cmd"
+	extensionscontrolplanewebhook "github.com/gardener/gardener/extensions/pkg/webhook/controlplane"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config/loader"
+	controlplanecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/controlplane"
 	dnsrecordcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/dnsrecord"
+	healthcheckcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/healthcheck"
 	infrastructurecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/infrastructure"
+	workercontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/worker"
+	cloudproviderwebhook "github.com/openkcm/gardener-extension-provider-metal/pkg/webhook/cloudprovider"
+	controlplanewebhook "github.com/openkcm/gardener-extension-provider-metal/pkg/webhook/controlplane"
 )
 
 // ControllerSwitchOptions are the switches of the extension's controllers (`--controllers`, `--disable-controllers`).
@@ -22,13 +32,19 @@ func ControllerSwitchOptions() *extensionscmdcontroller.SwitchOptions {
 	return extensionscmdcontroller.NewSwitchOptions(
 		extensionscmdcontroller.Switch(extensionsinfrastructurecontroller.ControllerName, infrastructurecontroller.AddToManager),
 		extensionscmdcontroller.Switch(extensionsdnsrecordcontroller.ControllerName, dnsrecordcontroller.AddToManager),
+		extensionscmdcontroller.Switch(extensionscontrolplanecontroller.ControllerName, controlplanecontroller.AddToManager),
+		extensionscmdcontroller.Switch(extensionsworkercontroller.ControllerName, workercontroller.AddToManager),
+		extensionscmdcontroller.Switch(extensionshealthcheckcontroller.ControllerName, healthcheckcontroller.AddToManager),
 		extensionscmdcontroller.Switch(extensionsheartbeatcontroller.ControllerName, extensionsheartbeatcontroller.AddToManager),
 	)
 }
 
 // WebhookSwitchOptions are the switches of the extension's webhooks (`--webhooks`, `--disable-webhooks`).
 func WebhookSwitchOptions() *extensionscmdwebhook.SwitchOptions {
-	return extensionscmdwebhook.NewSwitchOptions()
+	return extensionscmdwebhook.NewSwitchOptions(
+		extensionscmdwebhook.Switch(extensionscontrolplanewebhook.WebhookName, controlplanewebhook.AddToManager),
+		extensionscmdwebhook.Switch(extensionscloudproviderwebhook.WebhookName, cloudproviderwebhook.AddToManager),
+	)
 }
 
 // ConfigOptions reads the component configuration given with `--config-file`.

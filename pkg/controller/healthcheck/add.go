@@ -16,7 +16,9 @@ import (
 	"github.com/gardener/gardener/extensions/pkg/controller/controlplane/genericactuator"
 	"github.com/gardener/gardener/extensions/pkg/controller/healthcheck"
 	"github.com/gardener/gardener/extensions/pkg/controller/healthcheck/general"
+	"github.com/gardener/gardener/extensions/pkg/controller/healthcheck/worker"
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
+	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/helper"
@@ -35,7 +37,9 @@ var (
 //   - ControlPlaneHealthy: the cloud-controller-manager Deployment and, when the shoot uses it, the
 //     metal-load-balancer-controller manager Deployment in the seed;
 //   - SystemComponentsHealthy: the shoot ManagedResources of the ControlPlane (components and RBAC, CRDs,
-//     StorageClasses).
+//     StorageClasses);
+//
+// and those of Workers of type metal (see workerHealthChecks).
 func RegisterHealthChecks(mgr manager.Manager, opts healthcheck.DefaultAddArgs) error {
 	if err := healthcheck.DefaultRegistration(
 		metal.Type,
@@ -50,7 +54,36 @@ func RegisterHealthChecks(mgr manager.Manager, opts healthcheck.DefaultAddArgs) 
 	); err != nil {
 		return fmt.Errorf("registering the ControlPlane health checks: %w", err)
 	}
+	if err := healthcheck.DefaultRegistration(
+		metal.Type,
+		extensionsv1alpha1.SchemeGroupVersion.WithKind(extensionsv1alpha1.WorkerResource),
+		func() client.ObjectList { return &extensionsv1alpha1.WorkerList{} },
+		func() extensionsv1alpha1.Object { return &extensionsv1alpha1.Worker{} },
+		mgr,
+		opts,
+		nil,
+		workerHealthChecks(),
+		nil,
+	); err != nil {
+		return fmt.Errorf("registering the Worker health checks: %w", err)
+	}
 	return nil
+}
+
+// workerHealthChecks: every node of the shoot is ready, and the machine-controller-manager (with the metal driver
+// as its sidecar) runs in the seed.
+func workerHealthChecks() []healthcheck.ConditionTypeToHealthCheck {
+	return []healthcheck.ConditionTypeToHealthCheck{
+		{
+			ConditionType: string(gardencorev1beta1.ShootEveryNodeReady),
+			HealthCheck:   worker.NewNodesChecker(),
+		},
+		{
+			ConditionType: string(gardencorev1beta1.ShootControlPlaneHealthy),
+			HealthCheck:   general.NewSeedDeploymentHealthChecker(v1beta1constants.DeploymentNameMachineControllerManager),
+			PreCheckFunc:  notHibernated,
+		},
+	}
 }
 
 func healthChecks() []healthcheck.ConditionTypeToHealthCheck {

@@ -50,4 +50,13 @@ var _ = Describe("Health checks", func() {
 		}
 		Expect(conditions).To(ConsistOf("ControlPlaneHealthy", "ControlPlaneHealthy", "SystemComponentsHealthy", "SystemComponentsHealthy", "SystemComponentsHealthy"))
 	})
+
+	It("checks every node of a Worker and the machine-controller-manager unless hibernated", func() {
+		checks := workerHealthChecks()
+		Expect(checks).To(HaveLen(2))
+		Expect(checks[0].ConditionType).To(Equal("EveryNodeReady"))
+		Expect(checks[0].PreCheckFunc).To(BeNil())
+		Expect(checks[1].ConditionType).To(Equal("ControlPlaneHealthy"))
+		Expect(checks[1].PreCheckFunc(context.Background(), nil, nil, hibernated)).To(BeFalse())
+	})
 })

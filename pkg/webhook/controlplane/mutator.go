@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
+	vpaautoscalingv1 "k8s.io/autoscaler/vertical-pod-autoscaler/pkg/apis/autoscaling.k8s.io/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	extensionswebhook "github.com/gardener/gardener/extensions/pkg/webhook"
@@ -13,14 +14,11 @@ import (
 	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 	oscutils "github.com/gardener/gardener/pkg/component/extensions/operatingsystemconfig/utils"
+	"github.com/gardener/gardener/pkg/component/nodemanagement/machinecontrollermanager"
 )
 
-// NewMutator returns the mutator of the control plane webhook.
-//
-// Gardener's genericmutator would be the natural base, but in this module graph (gardener v1.150.0 with
-// gardener/pkg/apis v1.149.0) it does not compile: it imports the machine-controller-manager component, which
-// reaches istiobasicauthserver and a constant pkg/apis v1.149.0 lacks. The mutator therefore dispatches the few
-// objects this extension mutates itself, with the ensurer methods named as in genericmutator.Ensurer.
+// NewMutator returns the mutator of the control plane webhook. It dispatches the few objects this extension
+// mutates itself; the ensurer methods are named as in Gardener's genericmutator.Ensurer.
 func NewMutator(c client.Client, logger logr.Logger) extensionswebhook.Mutator {
 	return &mutator{
 		client:         c,
@@ -37,8 +35,8 @@ type mutator struct {
 	logger         logr.Logger
 }
 
-// Mutate mutates the kube-apiserver and kube-controller-manager Deployments and the kubelet unit of the
-// OperatingSystemConfigs that configure nodes.
+// Mutate mutates the kube-apiserver, kube-controller-manager and machine-controller-manager Deployments, the
+// machine-controller-manager's VPA and the kubelet unit of the OperatingSystemConfigs that configure nodes.
 func (m *mutator) Mutate(ctx context.Context, newObj, _ client.Object) error {
 	if newObj.GetDeletionTimestamp() != nil {
 		return nil
@@ -54,6 +52,14 @@ func (m *mutator) Mutate(ctx context.Context, newObj, _ client.Object) error {
 		case v1beta1constants.DeploymentNameKubeControllerManager:
 			extensionswebhook.LogMutation(m.logger, obj.Kind, obj.Namespace, obj.Name)
 			return m.ensurer.EnsureKubeControllerManagerDeployment(ctx, gctx, obj)
+		case v1beta1constants.DeploymentNameMachineControllerManager:
+			extensionswebhook.LogMutation(m.logger, obj.Kind, obj.Namespace, obj.Name)
+			return m.ensurer.EnsureMachineControllerManagerDeployment(ctx, gctx, obj)
+		}
+	case *vpaautoscalingv1.VerticalPodAutoscaler:
+		if obj.Name == machinecontrollermanager.VPAName {
+			extensionswebhook.LogMutation(m.logger, obj.Kind, obj.Namespace, obj.Name)
+			m.ensurer.EnsureMachineControllerManagerVPA(obj)
 		}
 	case *extensionsv1alpha1.OperatingSystemConfig:
 		// Only the reconcile OSC carries the kubelet unit; the provision OSC just bootstraps the node agent.

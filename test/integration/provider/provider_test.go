@@ -65,7 +65,9 @@ var _ = Describe("gardener-extension-provider-metal", func() {
 		)
 
 		BeforeEach(func() {
-			env = &envtest.Environment{}
+			crdDirs, err := filepath.Glob(filepath.Join(repoRoot, "example", "crds", "*"))
+			Expect(err).NotTo(HaveOccurred())
+			env = &envtest.Environment{CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: true}
 			cfg, err := env.Start()
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(env.Stop)
