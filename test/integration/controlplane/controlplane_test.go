@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -325,7 +326,7 @@ func (s *shoot) managedResourceObjects(ctx SpecContext, mr *resourcesv1alpha1.Ma
 			reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 			for {
 				doc, err := reader.Read()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				Expect(err).NotTo(HaveOccurred())
