@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The main job: builds the extension and runs it on this machine against a local seed cluster (real
-# kube-apiserver and etcd). Stops with Ctrl-C. Pass --keep=false to stop once the extension is ready.
+# The main job: builds what the local landscape runs (the envtest binaries, metal-operator and its mock BMC, the
+# extension, the machine-controller-manager and the metal driver) and runs it. Ctrl-C stops it; --keep=false
+# deletes the shoot again once its machines run and checks that nothing is left. More flags: go run ./hack/landscape -h.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 KUBEBUILDER_ASSETS=$(hack/envtest.sh)
-export KUBEBUILDER_ASSETS
+METAL_OPERATOR_ASSETS=$(hack/metal-operator.sh)
+export KUBEBUILDER_ASSETS METAL_OPERATOR_ASSETS
+mkdir -p bin
 go build -o bin/gardener-extension-provider-metal ./cmd/gardener-extension-provider-metal
+go build -o bin/machine-controller-manager-provider-metal ./cmd/machine-controller-manager-provider-metal
+go build -o bin/machine-controller-manager github.com/gardener/machine-controller-manager/cmd/machine-controller-manager
 go run ./hack/landscape --root "$root" "$@"

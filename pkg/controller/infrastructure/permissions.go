@@ -47,7 +47,7 @@ var requiredPermissions = func() []permission {
 	add(metalGroup, "serverclaims", false, "get", "list", "watch", "create", "update", "patch", "delete")
 	add(metalGroup, "servermaintenances", false, "get", "list", "watch", "create", "patch", "delete")
 	add("", "secrets", false, "get", "create", "update", "patch", "delete")
-	add(ipamGroup, "ipaddressclaims", false, "get", "list", "create", "delete")
+	add(ipamGroup, "ipaddressclaims", false, "get", "list", "create", "patch", "delete")
 	add(ipamGroup, "ipaddresses", false, "get", "list", "watch")
 	return perms
 }()

@@ -41,7 +41,7 @@ type shoot struct {
 var allPermissions = []rbacv1.PolicyRule{
 	{APIGroups: []string{"metal.ironcore.dev"}, Resources: []string{"serverclaims", "servermaintenances"}, Verbs: []string{"*"}},
 	{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update", "patch", "delete"}},
-	{APIGroups: []string{"ipam.cluster.x-k8s.io"}, Resources: []string{"ipaddressclaims", "ipaddresses", "inclusterippools"}, Verbs: []string{"get", "list", "watch", "create", "delete"}},
+	{APIGroups: []string{"ipam.cluster.x-k8s.io"}, Resources: []string{"ipaddressclaims", "ipaddresses", "inclusterippools"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 }
 
 var serverPermissions = []rbacv1.PolicyRule{

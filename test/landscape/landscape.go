@@ -1,0 +1,292 @@
+// Package landscape runs the local landscape: a seed, a shoot and a metal API as real kube-apiservers on this
+// machine, the extension, the real machine-controller-manager with the metal driver, the real metal-operator with
+// Redfish mock BMCs (package metalapi), stand-ins for the boot operator and the kubelet (package standins) and,
+// when installed, BIND for DNS. It applies the example shoot of example/landscape and brings its machines up.
+package landscape
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
+	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
+	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
+
+	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/metalapi"
+	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/standins"
+)
+
+const (
+	seedNamespace  = "shoot--local--metal"
+	metalNamespace = "shoot-local-metal"
+	region         = "region-1"
+	machineType    = "m1.large"
+	// machineTypeLabel is the Server label the example CloudProfile maps the machine type to.
+	machineTypeLabel = "metal.ironcore.dev/machine-type"
+)
+
+var zones = []string{"zone-a", "zone-b"}
+
+// Binaries are the programs the landscape runs.
+type Binaries struct {
+	// Extension is gardener-extension-provider-metal.
+	Extension string
+	// MachineControllerManager is the machine-controller-manager built from its module.
+	MachineControllerManager string
+	// Driver is machine-controller-manager-provider-metal.
+	Driver string
+}
+
+// Options configure a landscape run.
+type Options struct {
+	// Root is the repository root (for example/ and the CRDs).
+	Root string
+	// StateDir holds kubeconfigs and the logs of every process.
+	StateDir string
+	// Binaries are the programs to run.
+	Binaries Binaries
+	// MachinesPerZone is the number of machines of the pool in each zone; one spare Server per zone is added.
+	MachinesPerZone int
+	// Keep keeps the landscape running until ctx ends; otherwise the shoot is deleted again once its machines run
+	// and the run checks that nothing is left behind.
+	Keep bool
+	// Timeout bounds each phase (machines up, shoot deleted).
+	Timeout time.Duration
+	// Out receives the progress.
+	Out io.Writer
+}
+
+type landscape struct {
+	opts    Options
+	vars    map[string]string
+	seed    client.Client
+	shoot   client.Client
+	metal   *metalapi.MetalAPI
+	bind    *bind
+	started time.Time
+	procs   []*process
+}
+
+// Run starts the landscape, brings the example shoot's machines up and, unless Keep is set, deletes the shoot and
+// checks that nothing is left in the metal API, the shoot or DNS. Everything it started is stopped on return.
+func Run(ctx context.Context, opts Options) error {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return errors.New("KUBEBUILDER_ASSETS is not set: run hack/envtest.sh (make start does this)")
+	}
+	if opts.MachinesPerZone <= 0 {
+		opts.MachinesPerZone = 1
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Minute
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	// Absolute, because the paths end up in the configuration of processes that change their directory (named).
+	stateDir, err := filepath.Abs(opts.StateDir)
+	if err != nil {
+		return err
+	}
+	opts.StateDir = stateDir
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return err
+	}
+	l := &landscape{opts: opts, started: time.Now()}
+	defer l.stopProcesses()
+	return l.run(ctx)
+}
+
+func (l *landscape) run(ctx context.Context) error {
+	l.step("starting the seed, the shoot and the metal API")
+	seedConfig, stopSeed, err := l.startCluster("seed", l.crdDirs())
+	if err != nil {
+		return err
+	}
+	defer stopSeed()
+	shootConfig, stopShoot, err := l.startCluster("shoot", nil)
+	if err != nil {
+		return err
+	}
+	defer stopShoot()
+	if l.seed, err = newClient(seedConfig); err != nil {
+		return err
+	}
+	if l.shoot, err = newClient(shootConfig); err != nil {
+		return err
+	}
+
+	servers := len(zones) * (l.opts.MachinesPerZone + 1)
+	if err := l.startMetalAPI(ctx, servers); err != nil {
+		return err
+	}
+	defer func() { _ = l.metal.Stop() }()
+
+	standinsCtx, stopStandins := context.WithCancel(ctx)
+	standinsDone := make(chan error, 1)
+	go func() {
+		standinsDone <- standins.Run(standinsCtx, l.metal.Config, shootConfig, standins.Options{Log: l.logFile("standins")})
+	}()
+	defer func() {
+		stopStandins()
+		<-standinsDone
+	}()
+	if err := l.metal.WaitAvailable(ctx, servers); err != nil {
+		return fmt.Errorf("waiting for the Servers to become Available: %w", err)
+	}
+	l.step(fmt.Sprintf("metal-operator discovered %d Servers in %d zones; all Available", servers, len(zones)))
+
+	if err := l.prepareVariables(ctx); err != nil {
+		return err
+	}
+	if err := l.startDNS(ctx); err != nil {
+		return err
+	}
+	if err := l.startExtension(ctx); err != nil {
+		return err
+	}
+	if err := l.applyShoot(ctx); err != nil {
+		return err
+	}
+	if err := l.startMachineControllerManager(ctx); err != nil {
+		return err
+	}
+	if err := l.waitShootReady(ctx); err != nil {
+		return err
+	}
+	l.summary(ctx)
+
+	if l.opts.Keep {
+		l.step("running; kubeconfigs in " + l.opts.StateDir + "; press Ctrl-C to stop")
+		<-ctx.Done()
+		return nil
+	}
+	return l.deleteShoot(ctx)
+}
+
+func (l *landscape) crdDirs() []string {
+	dirs, _ := filepath.Glob(filepath.Join(l.opts.Root, "example", "crds", "*"))
+	return dirs
+}
+
+// startCluster starts a kube-apiserver and etcd and writes an admin kubeconfig <name>.kubeconfig.
+func (l *landscape) startCluster(name string, crdDirs []string) (*rest.Config, func(), error) {
+	env := &envtest.Environment{CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: len(crdDirs) > 0}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the %s cluster: %w", name, err)
+	}
+	stop := func() { _ = env.Stop() }
+	user, err := env.AddUser(envtest.User{Name: "landscape-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := os.WriteFile(l.path(name+".kubeconfig"), data, 0o600); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return cfg, stop, nil
+}
+
+func (l *landscape) startMetalAPI(ctx context.Context, servers int) error {
+	var specs []metalapi.ServerSpec
+	for i := range servers {
+		zone := zones[i%len(zones)]
+		specs = append(specs, metalapi.ServerSpec{
+			Zone:        zone,
+			Rack:        "rack-" + strconv.Itoa(i/len(zones)),
+			MachineType: machineType,
+			Labels:      map[string]string{machineTypeLabel: machineType},
+		})
+	}
+	metal, err := metalapi.Start(ctx, metalapi.Options{
+		Servers:  specs,
+		Region:   region,
+		StateDir: l.path("metal"),
+		Log:      l.logFile("metal-api"),
+	})
+	if err != nil {
+		return fmt.Errorf("starting the metal API: %w", err)
+	}
+	l.metal = metal
+	return nil
+}
+
+// prepareVariables creates the shoot's namespace, ServiceAccount and RBAC in the metal API from
+// example/landscape/metal and collects the values the example manifests refer to.
+func (l *landscape) prepareVariables(ctx context.Context) error {
+	l.vars = map[string]string{
+		"SEED_NAMESPACE":   seedNamespace,
+		"METAL_NAMESPACE":  metalNamespace,
+		"METAL_API_SERVER": l.metal.Config.Host,
+		"METAL_API_CA":     base64.StdEncoding.EncodeToString(l.metal.Config.CAData),
+		"MACHINES":         strconv.Itoa(l.opts.MachinesPerZone * len(zones)),
+	}
+	files, err := manifestFiles(filepath.Join(l.opts.Root, "example", "landscape", "metal"))
+	if err != nil {
+		return err
+	}
+	if _, err := applyFiles(ctx, l.metal.Client(), files, l.vars); err != nil {
+		return err
+	}
+	token, err := serviceAccountToken(ctx, l.metal.Client(), metalNamespace, "shoot")
+	if err != nil {
+		return err
+	}
+	l.vars["METAL_TOKEN"] = token
+	return nil
+}
+
+func (l *landscape) path(name string) string {
+	return filepath.Join(l.opts.StateDir, name)
+}
+
+// logFile opens <stateDir>/<name>.log for a component that logs through a writer; it stays open for the run.
+func (l *landscape) logFile(name string) io.Writer {
+	f, err := os.Create(l.path(name + ".log"))
+	if err != nil {
+		return io.Discard
+	}
+	return f
+}
+
+func (l *landscape) step(msg string) {
+	_, _ = fmt.Fprintf(l.opts.Out, "%6.1fs  %s\n", time.Since(l.started).Seconds(), msg)
+}
+
+func (l *landscape) stopProcesses() {
+	for i := len(l.procs) - 1; i >= 0; i-- {
+		l.procs[i].stop()
+	}
+}
+
+// newClient returns a client that knows the Gardener extension, machine, metal and IPAM types.
+func newClient(cfg *rest.Config) (client.Client, error) {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(extensionscontroller.AddToScheme(scheme))
+	utilruntime.Must(machinev1alpha1.AddToScheme(scheme))
+	utilruntime.Must(metalv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(ipamv1beta2.AddToScheme(scheme))
+	return client.New(cfg, client.Options{Scheme: scheme})
+}
