@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
@@ -107,6 +109,8 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	l := &landscape{opts: opts, started: time.Now()}
+	// The clusters and clients of the landscape log through controller-runtime; their logs go to a file.
+	logf.SetLogger(zap.New(zap.WriteTo(l.logFile("landscape"))))
 	defer l.stopProcesses()
 	return l.run(ctx)
 }
