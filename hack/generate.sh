@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates everything that is generated: deepcopy, conversion and defaulting functions of the APIs, the CRDs
-# in example/ (also the envtest assets) and the API reference docs.
+# in example/ (also the envtest assets), the registration manifests (example/controller-registration.yaml,
+# example/extension.yaml) and the API reference docs.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +19,7 @@ versioned=(./pkg/apis/metal/v1alpha1 ./pkg/apis/config/v1alpha1)
   "${versioned[@]}"
 
 hack/generate-crds.sh example/crds
+go run ./hack/generate-registration --root "$root"
 
 docs=docs/api-reference
 mkdir -p "$docs"
