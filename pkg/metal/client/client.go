@@ -40,20 +40,17 @@ type Credentials struct {
 	Token string
 }
 
-// ReadCredentials reads the credentials from a secret with the keys `namespace` and `token`; a missing key is an
-// error that names it (never the value).
+// ReadCredentials reads the credentials from a secret: the namespace from its `namespace` key or, for a
+// workload identity secret, from the WorkloadIdentity's provider config; the bearer token from its `token` key,
+// which gardenlet keeps fresh for workload identities. Errors name what is missing, never a value.
 func ReadCredentials(secret *corev1.Secret) (*Credentials, error) {
-	var missing []string
-	namespace := strings.TrimSpace(string(secret.Data[metal.NamespaceKey]))
-	if namespace == "" {
-		missing = append(missing, metal.NamespaceKey)
+	namespace, err := metal.MetalNamespace(secret)
+	if err != nil {
+		return nil, err
 	}
 	token := strings.TrimSpace(string(secret.Data[metal.TokenKey]))
 	if token == "" {
-		missing = append(missing, metal.TokenKey)
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("secret %s/%s lacks the key(s) %s", secret.Namespace, secret.Name, strings.Join(missing, ", "))
+		return nil, fmt.Errorf("secret %s/%s lacks the key %s", secret.Namespace, secret.Name, metal.TokenKey)
 	}
 	return &Credentials{Namespace: namespace, Token: token}, nil
 }

@@ -23,6 +23,7 @@ import (
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
 	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
+	securityv1alpha1constants "github.com/gardener/gardener/pkg/apis/security/v1alpha1/constants"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
@@ -151,6 +152,21 @@ var _ = Describe("Infrastructure controller", func() {
 		Expect(seedClient.Update(ctx, secret)).To(Succeed())
 		s.reconcile(ctx)
 		s.expectError(ctx, gardencorev1beta1.ErrorInfraUnauthenticated)
+	})
+
+	It("works with workload identity credentials, whose namespace comes from the WorkloadIdentity's config", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		secret := &corev1.Secret{}
+		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.seedNamespace, Name: v1beta1constants.SecretNameCloudProvider}, secret)).To(Succeed())
+		metav1.SetMetaDataLabel(&secret.ObjectMeta, securityv1alpha1constants.LabelPurpose, securityv1alpha1constants.LabelPurposeWorkloadIdentityTokenRequestor)
+		secret.Data = map[string][]byte{
+			securityv1alpha1constants.DataKeyToken:  secret.Data[metal.TokenKey],
+			securityv1alpha1constants.DataKeyConfig: []byte(`{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"WorkloadIdentityConfig","namespace":"` + s.metalNamespace + `"}`),
+		}
+		Expect(seedClient.Update(ctx, secret)).To(Succeed())
+
+		s.create(ctx, nil, nil)
+		s.expectSucceeded(ctx)
 	})
 
 	It("reports an IPAM pool that does not exist with its field path", func(ctx SpecContext) {

@@ -121,6 +121,11 @@ func validateIPAMConfig(ipam metal.IPAMConfig, infra *metal.InfrastructureConfig
 	keyPath := fldPath.Child("metadataKey")
 	if ipam.MetadataKey == "" {
 		allErrs = append(allErrs, field.Required(keyPath, "must provide the metadata key the address is written to"))
+	} else {
+		// The key becomes part of the IPAddressClaim's name, as the machine-controller-manager driver checks too.
+		for _, msg := range validation.IsDNS1123Label(ipam.MetadataKey) {
+			allErrs = append(allErrs, field.Invalid(keyPath, ipam.MetadataKey, msg))
+		}
 	}
 	allErrs = append(allErrs, validateUniqueName(seenKeys, ipam.MetadataKey, keyPath)...)
 	if _, ok := metadata[ipam.MetadataKey]; ok && ipam.MetadataKey != "" {
