@@ -37,6 +37,10 @@ check:
 test:
 	@hack/test.sh
 
+.PHONY: bench
+bench:
+	@hack/bench.sh
+
 .PHONY: verify
 verify: check check-generate test
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (requests, writes and allocations per reconcile; see docs/development/testing.md). Extra
+# arguments go to `go test` (default: -benchtime 20x over every package with benchmarks).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+hack/install-test-deps.sh
+KUBEBUILDER_ASSETS=$(hack/envtest.sh)
+export KUBEBUILDER_ASSETS
+
+if [[ $# -eq 0 ]]; then
+  set -- -benchtime 20x ./test/integration/driver/ ./test/integration/worker/ ./test/integration/dnsrecord/
+fi
+# -run '^$' skips the ginkgo suites; each benchmark starts what it needs itself.
+go test -run '^$' -bench . -benchmem "$@"
