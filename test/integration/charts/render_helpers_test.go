@@ -73,12 +73,20 @@ func renderGardener(chartDir, namespace string, values map[string]any) ([]client
 	return decode(string(rendered.Manifest())), nil
 }
 
+// splitDocuments splits a YAML stream into its non-empty documents.
+func splitDocuments(manifest string) []string {
+	var docs []string
+	for doc := range strings.SplitSeq("\n"+manifest, "\n---") {
+		if strings.TrimSpace(stripComments(doc)) != "" {
+			docs = append(docs, doc)
+		}
+	}
+	return docs
+}
+
 func decode(manifest string) []client.Object {
 	var objects []client.Object
-	for doc := range strings.SplitSeq(manifest, "\n---") {
-		if strings.TrimSpace(stripComments(doc)) == "" {
-			continue
-		}
+	for _, doc := range splitDocuments(manifest) {
 		obj, _, err := strictDecoder.Decode([]byte(doc), nil, nil)
 		Expect(err).NotTo(HaveOccurred(), doc)
 		objects = append(objects, obj.(client.Object))
