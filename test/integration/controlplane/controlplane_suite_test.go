@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/rest"
@@ -29,7 +31,7 @@ func TestControlPlane(t *testing.T) {
 
 var (
 	seedClient client.Client
-	seedWrites *writeRecorder
+	seedWrites *requests.Recorder
 	// mgrClient writes through the recorded transport, like the controller does.
 	mgrClient client.Client
 )
@@ -51,9 +53,9 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("running the ControlPlane controller")
-	seedWrites = &writeRecorder{}
+	seedWrites = &requests.Recorder{}
 	mgrConfig := rest.CopyConfig(seedConfig)
-	mgrConfig.Wrap(seedWrites.wrap)
+	mgrConfig.Wrap(seedWrites.Wrap)
 	mgr, err := manager.New(mgrConfig, manager.Options{Scheme: kubernetes.SeedScheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controlplane.AddToManagerWithOptions(context.Background(), mgr, controlplane.AddOptions{})).To(Succeed())

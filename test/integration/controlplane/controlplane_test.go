@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	. "github.com/onsi/gomega/gstruct"
@@ -121,20 +123,20 @@ var _ = Describe("ControlPlane controller", func() {
 		s := newShoot(ctx, metalLBConfig)
 		s.expectSucceeded(ctx)
 
-		seedWrites.reset()
+		seedWrites.Reset()
 		s.reconcile(ctx)
 		s.expectSucceeded(ctx)
-		Expect(s.unexpectedWrites(seedWrites.recorded())).To(BeEmpty())
+		Expect(s.unexpectedWrites(seedWrites.Recorded())).To(BeEmpty())
 
 		By("the check catches a write the reconcile did not need")
-		seedWrites.reset()
+		seedWrites.Reset()
 		s.reconcile(ctx)
 		s.expectSucceeded(ctx)
 		server := s.secretWithPrefix(ctx, "cloud-controller-manager-server-")
 		patch := client.MergeFrom(server.DeepCopy())
 		metav1.SetMetaDataAnnotation(&server.ObjectMeta, "test", "extra-write")
 		Expect(mgrClient.Patch(ctx, server, patch)).To(Succeed())
-		Expect(s.unexpectedWrites(seedWrites.recorded())).To(ConsistOf(ContainSubstring("/secrets/" + server.Name)))
+		Expect(s.unexpectedWrites(seedWrites.Recorded())).To(ConsistOf(ContainSubstring("/secrets/" + server.Name)))
 	})
 
 	It("rolls the cloud-controller-manager when the metal kubeconfig changes", func(ctx SpecContext) {
@@ -168,18 +170,18 @@ var _ = Describe("ControlPlane controller", func() {
 
 // unexpectedWrites returns the writes in the shoot's namespace other than Gardener's contract bookkeeping on the
 // ControlPlane: removing the operation annotation and updating status.lastOperation.
-func (s *shoot) unexpectedWrites(requests []recordedRequest) []string {
+func (s *shoot) unexpectedWrites(recorded []requests.Request) []string {
 	cpPath := fmt.Sprintf("/apis/extensions.gardener.cloud/v1alpha1/namespaces/%s/controlplanes/%s", s.namespace, s.cp.Name)
 	var unexpected []string
-	for _, req := range requests {
-		if !strings.Contains(req.path, "/namespaces/"+s.namespace+"/") {
+	for _, req := range recorded {
+		if !req.IsWrite() || !strings.Contains(req.Path, "/namespaces/"+s.namespace+"/") {
 			continue
 		}
 		switch {
-		case req.path == cpPath && strings.Contains(req.body, `"annotations"`) && !strings.Contains(req.body, `"spec"`):
-		case req.path == cpPath+"/status" && strings.Contains(req.body, "lastOperation"):
+		case req.Path == cpPath && strings.Contains(req.Body, `"annotations"`) && !strings.Contains(req.Body, `"spec"`):
+		case req.Path == cpPath+"/status" && strings.Contains(req.Body, "lastOperation"):
 		default:
-			unexpected = append(unexpected, req.method+" "+req.path+" "+req.body)
+			unexpected = append(unexpected, req.Method+" "+req.Path+" "+req.Body)
 		}
 	}
 	return unexpected
@@ -253,7 +255,7 @@ func newShoot(ctx SpecContext, providerConfig string) *shoot {
 // reconcile asks for a reconcile the way gardenlet does and waits until the controller reported its end in the
 // status, so that every write of that reconcile has been recorded.
 func (s *shoot) reconcile(ctx SpecContext) {
-	before := len(seedWrites.recorded())
+	before := len(seedWrites.Recorded())
 	Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.cp), s.cp)).To(Succeed())
 	patch := client.MergeFrom(s.cp.DeepCopy())
 	metav1.SetMetaDataAnnotation(&s.cp.ObjectMeta, v1beta1constants.GardenerOperation, v1beta1constants.GardenerOperationReconcile)
@@ -261,8 +263,8 @@ func (s *shoot) reconcile(ctx SpecContext) {
 	statusPath := fmt.Sprintf("/apis/extensions.gardener.cloud/v1alpha1/namespaces/%s/controlplanes/%s/status", s.namespace, s.cp.Name)
 	Eventually(func(g Gomega) {
 		var finished bool
-		for _, req := range seedWrites.recorded()[before:] {
-			if req.path == statusPath && strings.Contains(req.body, `"Succeeded"`) {
+		for _, req := range seedWrites.Recorded()[before:] {
+			if req.Path == statusPath && strings.Contains(req.Body, `"Succeeded"`) {
 				finished = true
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,7 +38,7 @@ var (
 	seedClient  client.Client
 	metalConfig *rest.Config
 	metalAdmin  client.Client
-	seedWrites  *writeRecorder
+	seedWrites  *requests.Recorder
 )
 
 var _ = BeforeSuite(func() {
@@ -71,9 +73,9 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("running the Infrastructure controller")
-	seedWrites = &writeRecorder{}
+	seedWrites = &requests.Recorder{}
 	mgrConfig := rest.CopyConfig(seedConfig)
-	mgrConfig.Wrap(seedWrites.wrap)
+	mgrConfig.Wrap(seedWrites.Wrap)
 	mgr, err := manager.New(mgrConfig, manager.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(infrastructure.AddToManagerWithOptions(context.Background(), mgr, infrastructure.AddOptions{})).To(Succeed())

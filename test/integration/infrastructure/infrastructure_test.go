@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -199,14 +201,14 @@ var _ = Describe("Infrastructure controller", func() {
 		s.create(ctx, []gardencorev1beta1.Worker{s.pool("a", 1, "z1")}, nil)
 		s.expectSucceeded(ctx)
 
-		seedWrites.reset()
+		seedWrites.Reset()
 		s.reconcile(ctx)
 		s.expectSucceeded(ctx)
 
 		infraPath := fmt.Sprintf("/apis/extensions.gardener.cloud/v1alpha1/namespaces/%s/infrastructures/%s", s.seedNamespace, s.infra.Name)
-		var ownWrites []recordedRequest
-		for _, req := range seedWrites.recorded() {
-			if strings.Contains(req.path, "/namespaces/"+s.seedNamespace+"/") {
+		var ownWrites []requests.Request
+		for _, req := range seedWrites.Recorded() {
+			if req.IsWrite() && strings.Contains(req.Path, "/namespaces/"+s.seedNamespace+"/") {
 				ownWrites = append(ownWrites, req)
 			}
 		}
@@ -214,15 +216,15 @@ var _ = Describe("Infrastructure controller", func() {
 		// Gardener's contract: the operation annotation is removed and status.lastOperation is updated. Any
 		// other request, even an empty patch, is a write the unchanged Infrastructure did not need.
 		for _, req := range ownWrites {
-			switch req.path {
+			switch req.Path {
 			case infraPath:
-				Expect(req.body).To(ContainSubstring(`"annotations"`), "write to the Infrastructure: %s", req.body)
+				Expect(req.Body).To(ContainSubstring(`"annotations"`), "write to the Infrastructure: %s", req.Body)
 			case infraPath + "/status":
-				Expect(req.body).To(ContainSubstring("lastOperation"), "status write: %s", req.body)
-				Expect(req.body).NotTo(ContainSubstring("providerStatus"))
-				Expect(req.body).NotTo(ContainSubstring(`"networking"`))
+				Expect(req.Body).To(ContainSubstring("lastOperation"), "status write: %s", req.Body)
+				Expect(req.Body).NotTo(ContainSubstring("providerStatus"))
+				Expect(req.Body).NotTo(ContainSubstring(`"networking"`))
 			default:
-				Fail(fmt.Sprintf("unexpected write %s %s", req.method, req.path))
+				Fail(fmt.Sprintf("unexpected write %s %s", req.Method, req.Path))
 			}
 		}
 	})

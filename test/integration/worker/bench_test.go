@@ -40,7 +40,7 @@ func BenchmarkReconcileUnchangedWorker(b *testing.B) {
 	Expect(s.worker.Status.LastOperation.State).To(Equal(gardencorev1beta1.LastOperationStateSucceeded))
 	env.stopMachineControllerManager()
 
-	env.requests.reset()
+	env.requests.Reset()
 	env.cacheReads.reads.Store(0)
 	reconciles := 0
 	b.ReportAllocs()
@@ -51,11 +51,11 @@ func BenchmarkReconcileUnchangedWorker(b *testing.B) {
 		reconciles++
 	}
 	var apiReads, writes int
-	for _, req := range env.requests.recorded() {
+	for _, req := range env.requests.Recorded() {
 		switch {
-		case req.isWrite():
+		case req.IsWrite():
 			writes++
-		case req.isRead():
+		case req.IsRead():
 			apiReads++
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
+
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -38,7 +40,7 @@ var (
 	// seedClient is the test's own client; its requests are not recorded.
 	seedClient client.Client
 	// seedRequests records the requests of the controller's manager.
-	seedRequests *requestRecorder
+	seedRequests *requests.Recorder
 )
 
 var _ = BeforeSuite(func() {
@@ -52,7 +54,7 @@ var _ = BeforeSuite(func() {
 // only its client and cache, and the machine-controller-manager stand-in.
 type environment struct {
 	client   client.Client
-	requests *requestRecorder
+	requests *requests.Recorder
 	manager  manager.Manager
 	// cacheReads counts the Get and List calls of the manager's client, most of which the cache serves.
 	cacheReads *readCounter
@@ -77,7 +79,7 @@ func startEnvironment(withController bool) (*environment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the seed: %w", err)
 	}
-	env := &environment{requests: &requestRecorder{}, cacheReads: &readCounter{}}
+	env := &environment{requests: &requests.Recorder{}, cacheReads: &readCounter{}}
 	stops := []func(){func() { _ = seedEnv.Stop() }}
 	env.stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -99,7 +101,7 @@ func startEnvironment(withController bool) (*environment, error) {
 	}
 
 	mgrConfig := rest.CopyConfig(seedConfig)
-	mgrConfig.Wrap(env.requests.wrap)
+	mgrConfig.Wrap(env.requests.Wrap)
 	env.manager, err = manager.New(mgrConfig, manager.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
+
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -142,10 +144,10 @@ var _ = Describe("Worker controller", func() {
 		})
 
 		It("writes nothing but the Worker's bookkeeping when reconciling the unchanged Worker", func(ctx SpecContext) {
-			seedRequests.reset()
+			seedRequests.Reset()
 			s.reconcile(ctx)
 
-			writes := s.ownWrites(seedRequests.recorded())
+			writes := s.ownWrites(seedRequests.Recorded())
 			Expect(writesByResource(writes)).To(HaveKey("PATCH workers/status"), "the reconcile must have run")
 			Expect(unexpectedWrites(writes, s.namespace, s.worker.Name)).To(BeEmpty())
 			AddReportEntry("writes of an unchanged reconcile", writesByResource(writes))
@@ -228,30 +230,30 @@ var _ = Describe("Worker controller", func() {
 		// The check of the no-op test must fail for any write beyond the bookkeeping, even an empty patch.
 		const ns, name = "shoot--p--s", "worker"
 		base := "/apis/extensions.gardener.cloud/v1alpha1/namespaces/" + ns + "/workers/" + name
-		bookkeeping := []recordedRequest{
-			{method: "PATCH", path: base, body: `{"metadata":{"annotations":{"gardener.cloud/operation":null}}}`},
-			{method: "PATCH", path: base + "/status", body: `{"status":{"lastOperation":{"state":"Succeeded"},"observedGeneration":1}}`},
-			{method: "PATCH", path: base + "/status", body: `{"status":{"machineDeploymentsLastUpdateTime":"2025-01-01T00:00:00Z"}}`},
+		bookkeeping := []requests.Request{
+			{Method: "PATCH", Path: base, Body: `{"metadata":{"annotations":{"gardener.cloud/operation":null}}}`},
+			{Method: "PATCH", Path: base + "/status", Body: `{"status":{"lastOperation":{"state":"Succeeded"},"observedGeneration":1}}`},
+			{Method: "PATCH", Path: base + "/status", Body: `{"status":{"machineDeploymentsLastUpdateTime":"2025-01-01T00:00:00Z"}}`},
 		}
 		Expect(unexpectedWrites(bookkeeping, ns, name)).To(BeEmpty())
-		for _, extra := range []recordedRequest{
-			{method: "PATCH", path: "/apis/machine.sapcloud.io/v1alpha1/namespaces/" + ns + "/machineclasses/c", body: `{}`},
-			{method: "PATCH", path: "/api/v1/namespaces/" + ns + "/secrets/c", body: `{"data":{}}`},
-			{method: "PATCH", path: base + "/status", body: `{"status":{"providerStatus":{}}}`},
-			{method: "PATCH", path: base + "/status", body: `{"status":{"machineDeployments":[]}}`},
-			{method: "PATCH", path: base, body: `{"spec":{}}`},
-			{method: "PUT", path: base, body: `{}`},
+		for _, extra := range []requests.Request{
+			{Method: "PATCH", Path: "/apis/machine.sapcloud.io/v1alpha1/namespaces/" + ns + "/machineclasses/c", Body: `{}`},
+			{Method: "PATCH", Path: "/api/v1/namespaces/" + ns + "/secrets/c", Body: `{"data":{}}`},
+			{Method: "PATCH", Path: base + "/status", Body: `{"status":{"providerStatus":{}}}`},
+			{Method: "PATCH", Path: base + "/status", Body: `{"status":{"machineDeployments":[]}}`},
+			{Method: "PATCH", Path: base, Body: `{"spec":{}}`},
+			{Method: "PUT", Path: base, Body: `{}`},
 		} {
-			Expect(unexpectedWrites(append(bookkeeping, extra), ns, name)).To(HaveLen(1), "%s %s %s", extra.method, extra.path, extra.body)
+			Expect(unexpectedWrites(append(bookkeeping, extra), ns, name)).To(HaveLen(1), "%s %s %s", extra.Method, extra.Path, extra.Body)
 		}
 	})
 })
 
 // ownWrites are the recorded writes to the shoot's namespace.
-func (s *shoot) ownWrites(requests []recordedRequest) []recordedRequest {
-	var writes []recordedRequest
-	for _, req := range requests {
-		if req.isWrite() && strings.Contains(req.path, "/namespaces/"+s.namespace+"/") {
+func (s *shoot) ownWrites(recorded []requests.Request) []requests.Request {
+	var writes []requests.Request
+	for _, req := range recorded {
+		if req.IsWrite() && strings.Contains(req.Path, "/namespaces/"+s.namespace+"/") {
 			writes = append(writes, req)
 		}
 	}
@@ -259,15 +261,15 @@ func (s *shoot) ownWrites(requests []recordedRequest) []recordedRequest {
 }
 
 // writesByResource counts writes by resource (and subresource), e.g. "workers/status".
-func writesByResource(writes []recordedRequest) map[string]int {
+func writesByResource(writes []requests.Request) map[string]int {
 	counts := map[string]int{}
 	for _, req := range writes {
-		parts := strings.Split(strings.SplitN(req.path, "/namespaces/", 2)[1], "/")
+		parts := strings.Split(strings.SplitN(req.Path, "/namespaces/", 2)[1], "/")
 		resource := parts[1]
 		if len(parts) > 3 {
 			resource += "/" + parts[3]
 		}
-		counts[req.method+" "+resource]++
+		counts[req.Method+" "+resource]++
 	}
 	return counts
 }
@@ -279,17 +281,17 @@ var bookkeepingStatusFields = []string{"lastOperation", "lastError", "observedGe
 
 // unexpectedWrites returns the writes beyond the Worker's bookkeeping: removing the operation annotation and
 // the bookkeeping status fields.
-func unexpectedWrites(writes []recordedRequest, namespace, worker string) []string {
+func unexpectedWrites(writes []requests.Request, namespace, worker string) []string {
 	workerPath := "/apis/extensions.gardener.cloud/v1alpha1/namespaces/" + namespace + "/workers/" + worker
 	var unexpected []string
 	for _, req := range writes {
 		var body map[string]map[string]json.RawMessage
-		ok := req.method == "PATCH" && json.Unmarshal([]byte(req.body), &body) == nil
+		ok := req.Method == "PATCH" && json.Unmarshal([]byte(req.Body), &body) == nil
 		switch {
-		case ok && req.path == workerPath && len(body) == 1 && len(body["metadata"]) == 1 && body["metadata"]["annotations"] != nil:
-		case ok && req.path == workerPath+"/status" && len(body) == 1 && onlyKeys(body["status"], bookkeepingStatusFields):
+		case ok && req.Path == workerPath && len(body) == 1 && len(body["metadata"]) == 1 && body["metadata"]["annotations"] != nil:
+		case ok && req.Path == workerPath+"/status" && len(body) == 1 && onlyKeys(body["status"], bookkeepingStatusFields):
 		default:
-			unexpected = append(unexpected, fmt.Sprintf("%s %s %s", req.method, req.path, req.body))
+			unexpected = append(unexpected, fmt.Sprintf("%s %s %s", req.Method, req.Path, req.Body))
 		}
 	}
 	return unexpected
