@@ -72,7 +72,7 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 		for _, obj := range objects {
 			switch obj.(type) {
 			case *corev1.ServiceAccount, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *rbacv1.Role, *rbacv1.RoleBinding:
-				Expect(testClient.Create(ctx, obj)).To(Succeed())
+				createForContainer(ctx, obj)
 			}
 		}
 		serviceAccount := only[*corev1.ServiceAccount](objects)
@@ -111,7 +111,10 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 		cmd.Env = append(os.Environ(), chartEnv(container.Env)...)
 		session, err = gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func() { session.Kill().Wait() })
+		DeferCleanup(func(ctx SpecContext) {
+			session.Kill().Wait()
+			Expect(client.IgnoreNotFound(testClient.Delete(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "gardener-extension-provider-metal"}}))).To(Succeed())
+		})
 	})
 
 	It("becomes ready", func() {
@@ -218,6 +221,15 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 		Expect(session).NotTo(gexec.Exit())
 	})
 })
+
+// createForContainer creates the object and deletes it when the container ends: the render tests create the same
+// cluster-scoped objects with a dry run, which fails on existing ones.
+func createForContainer(ctx SpecContext, obj client.Object) {
+	Expect(testClient.Create(ctx, obj)).To(Succeed())
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(client.IgnoreNotFound(testClient.Delete(ctx, obj))).To(Succeed())
+	})
+}
 
 // impersonatingKubeconfig writes a kubeconfig of an administrator that impersonates the ServiceAccount, so that
 // every request is authorized with the ServiceAccount's permissions only.
