@@ -30,6 +30,7 @@ import (
 
 	admissionapp "github.com/openkcm/gardener-extension-provider-metal/cmd/gardener-extension-admission-metal/app"
 	"github.com/openkcm/gardener-extension-provider-metal/hack/generate-registration/registration"
+	"github.com/openkcm/gardener-extension-provider-metal/imagevector"
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
 )
 
@@ -92,6 +93,20 @@ var _ = Describe("Registration manifests", func() {
 			Expect(spec.Helm.OCIRepository.Repository).To(HaveValue(HavePrefix(registration.ChartRepository + "/gardener-extension-")))
 		}
 	})
+})
+
+var _ = Describe("Images of the deployment charts", func() {
+	DescribeTable("are the extension's own images in imagevector/images.yaml, tagged with VERSION",
+		func(chartDir, imageName string) {
+			deployment := only[*appsv1.Deployment](mustRender(renderHelmV3, chartDir, "garden", nil))
+			image, err := imagevector.ImageVector().FindImage(imageName)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(deployment.Spec.Template.Spec.Containers[0].Image).To(Equal(image.String()))
+			Expect(image.Tag).To(HaveValue(Equal(repoVersion())))
+		},
+		Entry("the extension", providerChart, "gardener-extension-provider-metal"),
+		Entry("the admission component", admissionRuntime, "gardener-extension-admission-metal"),
+	)
 })
 
 var _ = Describe("Webhook configurations of the admission application chart", func() {
