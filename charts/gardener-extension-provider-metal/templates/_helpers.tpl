@@ -1,5 +1,11 @@
+{{/* runtime is "true" in a namespace of gardener-operator's runtime-cluster deployments, where the extension only
+serves the garden's DNSRecords; the extension then suffixes its webhook names with -runtime, and so does the chart. */}}
+{{- define "runtime" -}}
+{{ hasPrefix "runtime-extension-" .Release.Namespace }}
+{{- end -}}
+
 {{- define "name" -}}
-gardener-extension-provider-metal
+gardener-extension-provider-metal{{ if eq (include "runtime" .) "true" }}-runtime{{ end }}
 {{- end -}}
 
 {{- define "labels" -}}

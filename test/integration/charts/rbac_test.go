@@ -62,73 +62,11 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		binary, err := gexec.Build("github.com/openkcm/gardener-extension-provider-metal/cmd/gardener-extension-provider-metal")
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(gexec.CleanupBuildArtifacts)
-
-		By("installing the chart's ServiceAccount and RBAC")
-		Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: extensionNamespace}})).To(Succeed())
-		objects := mustRender(renderHelmV3, providerChart, extensionNamespace, nil)
-		for _, obj := range objects {
-			switch obj.(type) {
-			case *corev1.ServiceAccount, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *rbacv1.Role, *rbacv1.RoleBinding:
-				createForContainer(ctx, obj)
-			}
-		}
-		serviceAccount := only[*corev1.ServiceAccount](objects)
-
-		By("starting the binary with the chart's arguments, as the chart's ServiceAccount")
-		dir := GinkgoT().TempDir()
-		configFile := filepath.Join(dir, "config.yaml")
-		Expect(os.WriteFile(configFile, []byte(only[*corev1.ConfigMap](objects).Data["config.yaml"]), 0o600)).To(Succeed())
-		kubeconfig := impersonatingKubeconfig(dir, serviceAccount)
-
-		healthPort = freePort()
-		webhookPort := freePort()
-		container := only[*appsv1.Deployment](objects).Spec.Template.Spec.Containers[0]
-		// The chart's arguments, but with addresses, ports and the certificate directory of this machine, and the
-		// webhooks called by URL since there is no Service to route to this process.
-		args := slices.DeleteFunc(slices.Clone(container.Args), func(arg string) bool {
-			for _, local := range []string{"--config-file=", "--metrics-bind-address=", "--health-bind-address=", "--webhook-config-mode=", "--webhook-config-server-port=", "--webhook-config-cert-dir="} {
-				if strings.HasPrefix(arg, local) {
-					return true
-				}
-			}
-			return false
-		})
-		args = append(args,
-			"--kubeconfig="+kubeconfig,
-			"--config-file="+configFile,
-			"--metrics-bind-address=127.0.0.1:0",
-			fmt.Sprintf("--health-bind-address=127.0.0.1:%d", healthPort),
-			"--webhook-config-mode=url",
-			fmt.Sprintf("--webhook-config-url=127.0.0.1:%d", webhookPort),
-			"--webhook-config-server-host=127.0.0.1",
-			fmt.Sprintf("--webhook-config-server-port=%d", webhookPort),
-			"--webhook-config-cert-dir="+filepath.Join(dir, "certs"),
-		)
-		cmd := exec.Command(binary, args...)
-		cmd.Env = append(os.Environ(), chartEnv(container.Env)...)
-		session, err = gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx SpecContext) {
-			session.Kill().Wait()
-			Expect(client.IgnoreNotFound(testClient.Delete(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "gardener-extension-provider-metal"}}))).To(Succeed())
-		})
+		session, healthPort = startExtension(ctx, extensionNamespace)
 	})
 
 	It("becomes ready", func() {
-		for _, endpoint := range []string{"healthz", "readyz"} {
-			url := fmt.Sprintf("http://127.0.0.1:%d/%s", healthPort, endpoint)
-			Eventually(func() (int, error) {
-				resp, err := http.Get(url) //nolint:gosec,noctx // local test endpoint
-				if err != nil {
-					return 0, err
-				}
-				defer func() { _ = resp.Body.Close() }()
-				return resp.StatusCode, nil
-			}).WithTimeout(time.Minute).Should(Equal(http.StatusOK), endpoint)
-		}
+		expectReady(healthPort)
 	})
 
 	It("holds the leader election lease and renews its heartbeat in its namespace", func(ctx SpecContext) {
@@ -208,19 +146,144 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 	})
 
 	It("was never forbidden anything", func() {
-		var denied []string
-		for _, output := range [][]byte{session.Out.Contents(), session.Err.Contents()} {
-			for line := range strings.SplitSeq(string(output), "\n") {
-				if forbidden.MatchString(line) {
-					denied = append(denied, line)
-				}
-			}
-		}
-		Expect(denied).To(BeEmpty(), "the chart's RBAC lacks a permission the extension uses")
-		Expect(session.Err.Contents()).To(ContainSubstring("Reconciling"), "the extension's log is checked where it is written")
-		Expect(session).NotTo(gexec.Exit())
+		expectNeverForbidden(session)
 	})
 })
+
+// In a runtime namespace of gardener-operator the chart runs the extension for the garden's DNSRecords only.
+var _ = Describe("gardener-extension-provider-metal in the garden runtime cluster with the chart's RBAC", Ordered, func() {
+	const runtimeNamespace = "runtime-extension-provider-metal"
+	var (
+		session    *gexec.Session
+		healthPort int
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		session, healthPort = startExtension(ctx, runtimeNamespace)
+	})
+
+	It("becomes ready", func() {
+		expectReady(healthPort)
+	})
+
+	It("reconciles the garden's DNSRecords", func(ctx SpecContext) {
+		dnsServer := startDNSServer()
+		Expect(client.IgnoreAlreadyExists(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: v1beta1constants.GardenNamespace}}))).To(Succeed())
+		Expect(testClient.Create(ctx, dnsSecret(v1beta1constants.GardenNamespace, "garden-dns", dnsServer))).To(Succeed())
+		record := &extensionsv1alpha1.DNSRecord{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace: v1beta1constants.GardenNamespace, Name: "garden-ingress",
+				Annotations: map[string]string{v1beta1constants.GardenerOperation: v1beta1constants.GardenerOperationReconcile},
+			},
+			Spec: extensionsv1alpha1.DNSRecordSpec{
+				DefaultSpec: extensionsv1alpha1.DefaultSpec{Type: metal.DNSType, Class: new(extensionsv1alpha1.ExtensionClassGarden)},
+				SecretRef:   corev1.SecretReference{Namespace: v1beta1constants.GardenNamespace, Name: "garden-dns"},
+				Name:        "*.ingress.garden." + strings.TrimSuffix(dnsZone, "."), RecordType: extensionsv1alpha1.DNSRecordTypeA, Values: []string{"192.0.2.2"},
+			},
+		}
+		Expect(testClient.Create(ctx, record)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(testClient.Get(ctx, client.ObjectKeyFromObject(record), record)).To(Succeed())
+			g.Expect(record.Status.LastError).To(BeNil())
+			g.Expect(record.Status.LastOperation).NotTo(BeNil())
+			g.Expect(record.Status.LastOperation.State).To(Equal(gardencorev1beta1.LastOperationStateSucceeded))
+		}).WithTimeout(time.Minute).Should(Succeed())
+	})
+
+	It("was never forbidden anything", func() {
+		expectNeverForbidden(session)
+	})
+})
+
+// startExtension installs the chart's ServiceAccount and RBAC in the namespace and starts the binary with the chart's
+// arguments and environment, as the chart's ServiceAccount; it stops it when the container ends.
+func startExtension(ctx SpecContext, namespace string) (*gexec.Session, int) {
+	binary, err := gexec.Build("github.com/openkcm/gardener-extension-provider-metal/cmd/gardener-extension-provider-metal")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(gexec.CleanupBuildArtifacts)
+
+	By("installing the chart's ServiceAccount and RBAC")
+	Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
+	objects := mustRender(renderHelmV3, providerChart, namespace, nil)
+	for _, obj := range objects {
+		switch obj.(type) {
+		case *corev1.ServiceAccount, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *rbacv1.Role, *rbacv1.RoleBinding:
+			createForContainer(ctx, obj)
+		}
+	}
+	serviceAccount := only[*corev1.ServiceAccount](objects)
+
+	By("starting the binary with the chart's arguments, as the chart's ServiceAccount")
+	dir := GinkgoT().TempDir()
+	configFile := filepath.Join(dir, "config.yaml")
+	Expect(os.WriteFile(configFile, []byte(only[*corev1.ConfigMap](objects).Data["config.yaml"]), 0o600)).To(Succeed())
+	kubeconfig := impersonatingKubeconfig(dir, serviceAccount)
+
+	healthPort := freePort()
+	webhookPort := freePort()
+	container := only[*appsv1.Deployment](objects).Spec.Template.Spec.Containers[0]
+	// The chart's arguments, but with addresses, ports and the certificate directory of this machine, and the
+	// webhooks called by URL since there is no Service to route to this process.
+	args := slices.DeleteFunc(slices.Clone(container.Args), func(arg string) bool {
+		for _, local := range []string{"--config-file=", "--metrics-bind-address=", "--health-bind-address=", "--webhook-config-mode=", "--webhook-config-server-port=", "--webhook-config-cert-dir="} {
+			if strings.HasPrefix(arg, local) {
+				return true
+			}
+		}
+		return false
+	})
+	args = append(args,
+		"--kubeconfig="+kubeconfig,
+		"--config-file="+configFile,
+		"--metrics-bind-address=127.0.0.1:0",
+		fmt.Sprintf("--health-bind-address=127.0.0.1:%d", healthPort),
+		"--webhook-config-mode=url",
+		fmt.Sprintf("--webhook-config-url=127.0.0.1:%d", webhookPort),
+		"--webhook-config-server-host=127.0.0.1",
+		fmt.Sprintf("--webhook-config-server-port=%d", webhookPort),
+		"--webhook-config-cert-dir="+filepath.Join(dir, "certs"),
+	)
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), chartEnv(container.Env, namespace)...)
+	session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func(ctx SpecContext) {
+		session.Kill().Wait()
+		Expect(client.IgnoreNotFound(testClient.Delete(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: serviceAccount.Name}}))).To(Succeed())
+	})
+	return session, healthPort
+}
+
+func expectReady(healthPort int) {
+	GinkgoHelper()
+	for _, endpoint := range []string{"healthz", "readyz"} {
+		url := fmt.Sprintf("http://127.0.0.1:%d/%s", healthPort, endpoint)
+		Eventually(func() (int, error) {
+			resp, err := http.Get(url) //nolint:gosec,noctx // local test endpoint
+			if err != nil {
+				return 0, err
+			}
+			defer func() { _ = resp.Body.Close() }()
+			return resp.StatusCode, nil
+		}).WithTimeout(time.Minute).Should(Equal(http.StatusOK), endpoint)
+	}
+}
+
+// expectNeverForbidden fails if the extension's log shows a request that RBAC denied.
+func expectNeverForbidden(session *gexec.Session) {
+	GinkgoHelper()
+	var denied []string
+	for _, output := range [][]byte{session.Out.Contents(), session.Err.Contents()} {
+		for line := range strings.SplitSeq(string(output), "\n") {
+			if forbidden.MatchString(line) {
+				denied = append(denied, line)
+			}
+		}
+	}
+	Expect(denied).To(BeEmpty(), "the chart's RBAC lacks a permission the extension uses")
+	Expect(session.Err.Contents()).To(ContainSubstring("Reconcil"), "the extension's log is checked where it is written")
+	Expect(session).NotTo(gexec.Exit())
+}
 
 // createForContainer creates the object and deletes it when the container ends: the render tests create the same
 // cluster-scoped objects with a dry run, which fails on existing ones.
@@ -250,14 +313,14 @@ func impersonatingKubeconfig(dir string, serviceAccount *corev1.ServiceAccount) 
 }
 
 // chartEnv resolves the chart's environment: the downward API fields name the pod's namespace.
-func chartEnv(env []corev1.EnvVar) []string {
+func chartEnv(env []corev1.EnvVar, namespace string) []string {
 	var out []string
 	for _, variable := range env {
 		value := variable.Value
 		if variable.ValueFrom != nil {
 			Expect(variable.ValueFrom.FieldRef).NotTo(BeNil(), variable.Name)
 			Expect(variable.ValueFrom.FieldRef.FieldPath).To(Equal("metadata.namespace"), variable.Name)
-			value = extensionNamespace
+			value = namespace
 		}
 		out = append(out, variable.Name+"="+value)
 	}
@@ -305,6 +368,17 @@ func startDNSServer() dnsServer {
 	return dnsServer{addr: listener.Addr().String(), secret: secret}
 }
 
+// dnsSecret is a DNS provider secret of type rfc2136 for the server.
+func dnsSecret(namespace, name string, dnsServer dnsServer) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		StringData: map[string]string{
+			metal.DNSServerKey: dnsServer.addr, metal.DNSZoneKey: dnsZone, metal.DNSTSIGKeyNameKey: tsigKeyName,
+			metal.DNSTSIGSecretKey: dnsServer.secret, metal.DNSTSIGSecretAlgorithmKey: "hmac-sha256",
+		},
+	}
+}
+
 // createShoot creates what gardenlet provides in a shoot's control plane namespace (Cluster, cloudprovider and DNS
 // secrets) and the shoot's namespace in the metal API, which is this API server with a ServiceAccount of its own.
 func createShoot(ctx SpecContext, dnsServer dnsServer) {
@@ -340,13 +414,7 @@ func createShoot(ctx SpecContext, dnsServer dnsServer) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: shootNamespace, Name: v1beta1constants.SecretNameCloudProvider},
 		Data:       map[string][]byte{metal.NamespaceKey: []byte(metalNamespace), metal.TokenKey: []byte(tokenRequest.Status.Token)},
 	})).To(Succeed())
-	Expect(testClient.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: shootNamespace, Name: "dns"},
-		StringData: map[string]string{
-			metal.DNSServerKey: dnsServer.addr, metal.DNSZoneKey: dnsZone, metal.DNSTSIGKeyNameKey: tsigKeyName,
-			metal.DNSTSIGSecretKey: dnsServer.secret, metal.DNSTSIGSecretAlgorithmKey: "hmac-sha256",
-		},
-	})).To(Succeed())
+	Expect(testClient.Create(ctx, dnsSecret(shootNamespace, "dns", dnsServer))).To(Succeed())
 
 	cloudProfileConfig := &v1alpha1.CloudProfileConfig{
 		TypeMeta:      metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "CloudProfileConfig"},

@@ -200,6 +200,27 @@ var _ = Describe("Deployment charts", func() {
 					}
 				})
 
+				It("runs for the garden's DNSRecords only in a runtime namespace of gardener-operator", func(ctx SpecContext) {
+					ns := restrictedNamespace(ctx)
+					objects := mustRender(render, providerChart, "runtime-extension-provider-metal", map[string]any{
+						"gardener": map[string]any{"runtimeCluster": map[string]any{"enabled": "true", "priorityClassName": "gardener-garden-system-400"}},
+					})
+					deployment := only[*appsv1.Deployment](objects)
+					// The extension suffixes its webhook names with -runtime in such a namespace; the Service must match.
+					Expect(only[*corev1.Service](objects).Name).To(Equal("gardener-extension-provider-metal-runtime"))
+					Expect(deployment.Spec.Template.Spec.PriorityClassName).To(Equal("gardener-garden-system-400"))
+					Expect(deployment.Spec.Template.Spec.Containers[0].Args).To(ContainElements(
+						"--controllers=dnsrecord", "--disable-webhooks=controlplane,cloudprovider", "--extension-classes=garden",
+					))
+					for _, obj := range objects {
+						if obj.GetNamespace() != "" {
+							obj.SetNamespace(ns)
+						}
+					}
+					applyDryRun(ctx, objects)
+					expectRestrictedPods(ctx, ns, objects)
+				})
+
 				It("grants no wildcard, no escalation and nothing outside its namespace beyond the ClusterRole", func() {
 					objects := mustRender(render, providerChart, "extension-provider-metal", nil)
 					for _, rules := range [][]rbacv1.PolicyRule{only[*rbacv1.ClusterRole](objects).Rules, only[*rbacv1.Role](objects).Rules} {
