@@ -14,15 +14,13 @@ func TestProvider(t *testing.T) {
 	RunSpecs(t, "Provider Binary Integration Suite")
 }
 
-var extensionBinary, landscapeBinary string
+var extensionBinary string
 
 var _ = BeforeSuite(func() {
 	Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS is not set: run the tests with `make test` or export KUBEBUILDER_ASSETS=$(hack/envtest.sh)")
 
 	var err error
 	extensionBinary, err = gexec.Build("github.com/openkcm/gardener-extension-provider-metal/cmd/gardener-extension-provider-metal")
-	Expect(err).NotTo(HaveOccurred())
-	landscapeBinary, err = gexec.Build("github.com/openkcm/gardener-extension-provider-metal/hack/landscape")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 })

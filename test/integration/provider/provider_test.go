@@ -125,20 +125,4 @@ var _ = Describe("gardener-extension-provider-metal", func() {
 			Eventually(session).WithTimeout(time.Minute).Should(gexec.Exit(0))
 		})
 	})
-
-	It("runs in the local landscape started by the README's main command", func() {
-		cmd := exec.Command(landscapeBinary,
-			"--root="+repoRoot,
-			"--extension="+extensionBinary,
-			"--state-dir="+GinkgoT().TempDir(),
-			fmt.Sprintf("--health-port=%d", freePort()),
-			fmt.Sprintf("--webhook-port=%d", freePort()),
-			"--keep=false",
-		)
-		session, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-		Expect(err).NotTo(HaveOccurred())
-		Eventually(session).WithTimeout(2 * time.Minute).Should(gexec.Exit(0))
-		Expect(session.Out).To(gbytes.Say(`seed is up with \d+ CRDs`))
-		Expect(session.Out).To(gbytes.Say("extension renews its heartbeat"))
-	})
 })
