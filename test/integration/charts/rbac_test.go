@@ -24,8 +24,10 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -59,10 +61,13 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 	var (
 		session    *gexec.Session
 		healthPort int
+		// The DNS server serves the DNSRecord until it is deleted.
+		dnsServer dnsServer
 	)
 
 	BeforeAll(func(ctx SpecContext) {
 		session, healthPort = startExtension(ctx, extensionNamespace)
+		dnsServer = startDNSServer()
 	})
 
 	It("becomes ready", func() {
@@ -70,13 +75,17 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 	})
 
 	It("holds the leader election lease and renews its heartbeat in its namespace", func(ctx SpecContext) {
+		renewals := map[string]sets.Set[string]{}
 		for _, name := range []string{"provider-metal-leader-election", extensions.HeartBeatResourceName} {
+			renewals[name] = sets.New[string]()
 			Eventually(func(g Gomega) {
 				lease := &coordinationv1.Lease{}
 				g.Expect(testClient.Get(ctx, client.ObjectKey{Namespace: extensionNamespace, Name: name}, lease)).To(Succeed())
 				g.Expect(lease.Spec.HolderIdentity).NotTo(BeNil())
 				g.Expect(lease.Spec.RenewTime).NotTo(BeNil())
-			}).WithTimeout(time.Minute).Should(Succeed(), name)
+				renewals[name].Insert(lease.Spec.RenewTime.String())
+				g.Expect(renewals[name].Len()).To(BeNumerically(">=", 3), "renewed repeatedly")
+			}).WithTimeout(time.Minute).WithPolling(time.Second).Should(Succeed(), name)
 		}
 	})
 
@@ -95,7 +104,6 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 	})
 
 	It("reconciles exactly the resources of the registration, an Infrastructure and a DNSRecord successfully", func(ctx SpecContext) {
-		dnsServer := startDNSServer()
 		createShoot(ctx, dnsServer)
 
 		type kindType struct{ kind, typ string }
@@ -143,6 +151,20 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 			}
 			g.Expect(served).To(ConsistOf(registration.Resources))
 		}).WithTimeout(10 * time.Second).Should(Succeed())
+	})
+
+	It("deletes the Infrastructure, ControlPlane and DNSRecord", func(ctx SpecContext) {
+		// A Worker's deletion waits for the machine-controller-manager, which does not run here.
+		for _, resource := range registration.Resources {
+			if resource.Kind == extensionsv1alpha1.WorkerResource {
+				continue
+			}
+			obj := extensionObject(resource.Kind, resource.Type)
+			Expect(testClient.Delete(ctx, obj)).To(Succeed())
+			Eventually(func() error {
+				return testClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+			}).WithTimeout(2*time.Minute).Should(Satisfy(apierrors.IsNotFound), resource.Kind+"/"+resource.Type)
+		}
 	})
 
 	It("was never forbidden anything", func() {
@@ -204,7 +226,10 @@ func startExtension(ctx SpecContext, namespace string) (*gexec.Session, int) {
 
 	By("installing the chart's ServiceAccount and RBAC")
 	Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
-	objects := mustRender(renderHelmV3, providerChart, namespace, nil)
+	// A short heartbeat interval, so that the test sees the heartbeat renewed several times.
+	objects := mustRender(renderHelmV3, providerChart, namespace, map[string]any{
+		"controllers": map[string]any{"heartbeat": map[string]any{"renewIntervalSeconds": 2}},
+	})
 	for _, obj := range objects {
 		switch obj.(type) {
 		case *corev1.ServiceAccount, *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding, *rbacv1.Role, *rbacv1.RoleBinding:
@@ -430,6 +455,7 @@ func createShoot(ctx SpecContext, dnsServer dnsServer) {
 		ObjectMeta: metav1.ObjectMeta{Name: "rbac", Namespace: "garden-dev"},
 		Spec: gardencorev1beta1.ShootSpec{
 			Region:     region,
+			Kubernetes: gardencorev1beta1.Kubernetes{Version: "1.33.0"},
 			Provider:   gardencorev1beta1.Provider{Type: metal.Type},
 			Networking: &gardencorev1beta1.Networking{Nodes: new("10.250.0.0/16"), Pods: new("100.96.0.0/11"), Services: new("100.64.0.0/13")},
 		},
