@@ -153,6 +153,18 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 		}).WithTimeout(10 * time.Second).Should(Succeed())
 	})
 
+	It("mutates the shoot's cloudprovider secret through its webhook, which reads the shoot's Cluster", func(ctx SpecContext) {
+		secret := &corev1.Secret{}
+		Eventually(func(g Gomega) {
+			g.Expect(testClient.Get(ctx, client.ObjectKey{Namespace: shootNamespace, Name: v1beta1constants.SecretNameCloudProvider}, secret)).To(Succeed())
+			patch := client.MergeFrom(secret.DeepCopy())
+			metav1.SetMetaDataAnnotation(&secret.ObjectMeta, "test.gardener.cloud/touched", time.Now().String())
+			g.Expect(testClient.Patch(ctx, secret, patch)).To(Succeed())
+			g.Expect(secret.Data).To(HaveKey(metal.KubeconfigKey))
+		}).WithTimeout(time.Minute).Should(Succeed())
+		Expect(string(secret.Data[metal.KubeconfigKey])).To(ContainSubstring(restConfig.Host))
+	})
+
 	It("deletes the Infrastructure, ControlPlane and DNSRecord", func(ctx SpecContext) {
 		// A Worker's deletion waits for the machine-controller-manager, which does not run here.
 		for _, resource := range registration.Resources {
@@ -409,7 +421,9 @@ func dnsSecret(namespace, name string, dnsServer dnsServer) *corev1.Secret {
 func createShoot(ctx SpecContext, dnsServer dnsServer) {
 	metalClient := testClient
 	Expect(metalClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: metalNamespace}})).To(Succeed())
-	Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: shootNamespace, Labels: map[string]string{v1beta1constants.GardenRole: v1beta1constants.GardenRoleShoot}}})).To(Succeed())
+	Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: shootNamespace, Labels: map[string]string{
+		v1beta1constants.GardenRole: v1beta1constants.GardenRoleShoot, v1beta1constants.LabelShootProvider: metal.Type,
+	}}})).To(Succeed())
 
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: metalNamespace, Name: "shoot"}}
 	Expect(metalClient.Create(ctx, sa)).To(Succeed())
@@ -434,12 +448,6 @@ func createShoot(ctx SpecContext, dnsServer dnsServer) {
 	})).To(Succeed())
 	tokenRequest := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(3600))}}
 	Expect(metalClient.SubResource("token").Create(ctx, sa, tokenRequest)).To(Succeed())
-
-	Expect(testClient.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: shootNamespace, Name: v1beta1constants.SecretNameCloudProvider},
-		Data:       map[string][]byte{metal.NamespaceKey: []byte(metalNamespace), metal.TokenKey: []byte(tokenRequest.Status.Token)},
-	})).To(Succeed())
-	Expect(testClient.Create(ctx, dnsSecret(shootNamespace, "dns", dnsServer))).To(Succeed())
 
 	cloudProfileConfig := &v1alpha1.CloudProfileConfig{
 		TypeMeta:      metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "CloudProfileConfig"},
@@ -470,6 +478,18 @@ func createShoot(ctx SpecContext, dnsServer dnsServer) {
 			Shoot:        runtime.RawExtension{Raw: encode(shoot)},
 		},
 	})).To(Succeed())
+
+	// The extension's cloudprovider webhook selects the secret by gardenlet's purpose label and reads the Cluster
+	// from its cache, which may lag a moment behind.
+	Eventually(func() error {
+		return testClient.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: shootNamespace, Name: v1beta1constants.SecretNameCloudProvider, Labels: map[string]string{
+				v1beta1constants.GardenerPurpose: v1beta1constants.SecretNameCloudProvider,
+			}},
+			Data: map[string][]byte{metal.NamespaceKey: []byte(metalNamespace), metal.TokenKey: []byte(tokenRequest.Status.Token)},
+		})
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	Expect(testClient.Create(ctx, dnsSecret(shootNamespace, "dns", dnsServer))).To(Succeed())
 }
 
 // extensionObject returns an extension resource of the kind and type in the shoot namespace, with the reconcile
