@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/gardencrds"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -67,7 +68,7 @@ var _ = BeforeSuite(func() {
 	// kube-apiserver serves the Gardener kinds as CRDs instead and calls our webhooks for them exactly as the
 	// gardener-apiserver's ValidatingAdmissionWebhook and MutatingAdmissionWebhook plugins would.
 	testEnv := &envtest.Environment{
-		CRDInstallOptions: envtest.CRDInstallOptions{CRDs: gardenerCRDs()},
+		CRDInstallOptions: envtest.CRDInstallOptions{CRDs: gardencrds.CRDs()},
 	}
 	restConfig, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -98,43 +99,6 @@ var _ = BeforeSuite(func() {
 	By("Creating the CloudProfile the Shoots use")
 	Expect(testClient.Create(ctx, cloudProfile("metal", cloudProfileConfig(validCloudProfile)))).To(Succeed())
 })
-
-// gardenerCRDs returns schemaless CRDs for the Gardener kinds the webhooks handle or read. Schemaless, because
-// the validation of the objects themselves is the gardener-apiserver's job, not this extension's.
-func gardenerCRDs() []*apiextensionsv1.CustomResourceDefinition {
-	return []*apiextensionsv1.CustomResourceDefinition{
-		gardenerCRD("core.gardener.cloud", "v1beta1", "CloudProfile", "cloudprofiles", apiextensionsv1.ClusterScoped, false),
-		gardenerCRD("core.gardener.cloud", "v1beta1", "NamespacedCloudProfile", "namespacedcloudprofiles", apiextensionsv1.NamespaceScoped, true),
-		gardenerCRD("core.gardener.cloud", "v1beta1", "Shoot", "shoots", apiextensionsv1.NamespaceScoped, true),
-		gardenerCRD("core.gardener.cloud", "v1beta1", "SecretBinding", "secretbindings", apiextensionsv1.NamespaceScoped, false),
-		gardenerCRD("security.gardener.cloud", "v1alpha1", "CredentialsBinding", "credentialsbindings", apiextensionsv1.NamespaceScoped, false),
-		gardenerCRD("security.gardener.cloud", "v1alpha1", "WorkloadIdentity", "workloadidentities", apiextensionsv1.NamespaceScoped, false),
-	}
-}
-
-func gardenerCRD(group, version, kind, plural string, scope apiextensionsv1.ResourceScope, statusSubresource bool) *apiextensionsv1.CustomResourceDefinition {
-	crdVersion := apiextensionsv1.CustomResourceDefinitionVersion{
-		Name:    version,
-		Served:  true,
-		Storage: true,
-		Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-			Type:                   "object",
-			XPreserveUnknownFields: new(true),
-		}},
-	}
-	if statusSubresource {
-		crdVersion.Subresources = &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}}
-	}
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group:    group,
-			Names:    apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},
-			Scope:    scope,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{crdVersion},
-		},
-	}
-}
 
 // startAdmission runs our webhooks in a manager against the test environment, registers them in the
 // kube-apiserver with envtest's webhook install options (URL and CA of the local webhook server), and runs

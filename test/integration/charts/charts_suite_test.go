@@ -4,13 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/gardencrds"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	schedulingv1 "k8s.io/api/scheduling/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -56,7 +56,7 @@ var _ = BeforeSuite(func() {
 	env = &envtest.Environment{
 		CRDDirectoryPaths:     crdDirs,
 		ErrorIfCRDPathMissing: true,
-		CRDInstallOptions:     envtest.CRDInstallOptions{CRDs: gardenCRDs()},
+		CRDInstallOptions:     envtest.CRDInstallOptions{CRDs: gardencrds.CRDs()},
 	}
 	restConfig, err = env.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -73,37 +73,3 @@ var _ = BeforeSuite(func() {
 		Expect(testClient.Create(context.Background(), &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value})).To(Succeed())
 	}
 })
-
-// gardenCRDs are schemaless CRDs of the garden kinds the admission webhooks handle, so that the API server can map
-// them to resources when the webhook configurations are built and applied.
-func gardenCRDs() []*apiextensionsv1.CustomResourceDefinition {
-	return []*apiextensionsv1.CustomResourceDefinition{
-		gardenCRD("core.gardener.cloud", "v1beta1", "CloudProfile", "cloudprofiles", apiextensionsv1.ClusterScoped, false),
-		gardenCRD("core.gardener.cloud", "v1beta1", "NamespacedCloudProfile", "namespacedcloudprofiles", apiextensionsv1.NamespaceScoped, true),
-		gardenCRD("core.gardener.cloud", "v1beta1", "Shoot", "shoots", apiextensionsv1.NamespaceScoped, true),
-		gardenCRD("core.gardener.cloud", "v1beta1", "SecretBinding", "secretbindings", apiextensionsv1.NamespaceScoped, false),
-		gardenCRD("security.gardener.cloud", "v1alpha1", "CredentialsBinding", "credentialsbindings", apiextensionsv1.NamespaceScoped, false),
-		gardenCRD("security.gardener.cloud", "v1alpha1", "WorkloadIdentity", "workloadidentities", apiextensionsv1.NamespaceScoped, false),
-	}
-}
-
-func gardenCRD(group, version, kind, plural string, scope apiextensionsv1.ResourceScope, statusSubresource bool) *apiextensionsv1.CustomResourceDefinition {
-	crdVersion := apiextensionsv1.CustomResourceDefinitionVersion{
-		Name: version, Served: true, Storage: true,
-		Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{
-			Type: "object", XPreserveUnknownFields: new(true),
-		}},
-	}
-	if statusSubresource {
-		crdVersion.Subresources = &apiextensionsv1.CustomResourceSubresources{Status: &apiextensionsv1.CustomResourceSubresourceStatus{}}
-	}
-	return &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: plural + "." + group},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group:    group,
-			Names:    apiextensionsv1.CustomResourceDefinitionNames{Kind: kind, ListKind: kind + "List", Plural: plural, Singular: strings.ToLower(kind)},
-			Scope:    scope,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{crdVersion},
-		},
-	}
-}
