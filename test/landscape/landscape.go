@@ -147,7 +147,9 @@ func (l *landscape) run(ctx context.Context) error {
 	}()
 	defer func() {
 		stopStandins()
-		<-standinsDone
+		if err := <-standinsDone; err != nil && !errors.Is(err, context.Canceled) {
+			l.step("the stand-ins stopped with an error: " + err.Error())
+		}
 	}()
 	if err := l.metal.WaitAvailable(ctx, servers); err != nil {
 		return fmt.Errorf("waiting for the Servers to become Available: %w", err)

@@ -48,7 +48,7 @@ func (p *process) running() error {
 	select {
 	case err := <-p.exited:
 		p.exited <- err
-		return fmt.Errorf("%s exited (%v); log: %s", p.name, err, p.logPath)
+		return fmt.Errorf("%s exited (log: %s): %w", p.name, p.logPath, err)
 	default:
 		return nil
 	}
@@ -65,7 +65,8 @@ func (p *process) stop() {
 		p.exited <- err
 	case <-time.After(20 * time.Second):
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.exited
+		err := <-p.exited
+		p.exited <- err
 	}
 }
 
