@@ -48,6 +48,9 @@ func (p *process) running() error {
 	select {
 	case err := <-p.exited:
 		p.exited <- err
+		if err == nil {
+			return fmt.Errorf("%s exited (log: %s)", p.name, p.logPath)
+		}
 		return fmt.Errorf("%s exited (log: %s): %w", p.name, p.logPath, err)
 	default:
 		return nil
