@@ -1,23 +1,16 @@
 package admission_test
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/manifests"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-
-	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
-
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
 const (
@@ -43,19 +36,19 @@ var _ = Describe("The examples in example/garden", Ordered, func() {
 	slices.Sort(files)
 	for _, file := range files {
 		It("are admitted: "+filepath.Base(file), func() {
-			for _, obj := range readObjects(file) {
+			for _, obj := range mustRead(file) {
 				relocate(obj)
-				labelAsGardenerDoes(obj)
+				manifests.LabelAsGardener(obj)
 				Expect(testClient.Create(ctx, obj)).To(Succeed(), "%s %s", obj.GetKind(), obj.GetName())
 			}
 		})
 	}
 
 	It("are validated: a broken copy of the shoot example is rejected", func() {
-		objs := readObjects(filepath.Join("..", "..", "..", "example", examplesSourceFolder, "40-shoot.yaml"))
+		objs := mustRead(filepath.Join("..", "..", "..", "example", examplesSourceFolder, "40-shoot.yaml"))
 		shoot := objs[0]
 		relocate(shoot)
-		labelAsGardenerDoes(shoot)
+		manifests.LabelAsGardener(shoot)
 		shoot.SetName("metal-broken")
 		workers, _, err := unstructured.NestedSlice(shoot.Object, "spec", "provider", "workers")
 		Expect(err).NotTo(HaveOccurred())
@@ -65,25 +58,6 @@ var _ = Describe("The examples in example/garden", Ordered, func() {
 		Expect(testClient.Create(ctx, shoot)).To(MatchError(ContainSubstring("spec.provider.workers[0].machine.type")))
 	})
 })
-
-func readObjects(file string) []*unstructured.Unstructured {
-	data, err := os.ReadFile(file)
-	Expect(err).NotTo(HaveOccurred())
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		obj := &unstructured.Unstructured{}
-		if err := decoder.Decode(&obj.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objs
-			}
-			Expect(err).NotTo(HaveOccurred(), file)
-		}
-		if len(obj.Object) > 0 {
-			objs = append(objs, obj)
-		}
-	}
-}
 
 // relocate moves an example into the examples' project namespace and CloudProfile name.
 func relocate(obj *unstructured.Unstructured) {
@@ -100,20 +74,8 @@ func relocate(obj *unstructured.Unstructured) {
 	}
 }
 
-// labelAsGardenerDoes sets the labels the gardener-apiserver's ExtensionLabels plugin and Gardener's controllers
-// put on these objects in a real garden; the webhooks select objects by them.
-func labelAsGardenerDoes(obj *unstructured.Unstructured) {
-	labels := obj.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	switch {
-	case obj.GetKind() == "Secret" && obj.GetName() == "dns-rfc2136":
-		labels[v1beta1constants.LabelShootProviderPrefix+metal.DNSType] = "true"
-	case obj.GetKind() == "Secret":
-		labels[v1beta1constants.LabelShootProviderPrefix+metal.Type] = "true"
-	default:
-		labels[v1beta1constants.LabelExtensionProviderTypePrefix+metal.Type] = "true"
-	}
-	obj.SetLabels(labels)
+func mustRead(file string) []*unstructured.Unstructured {
+	objs, err := manifests.Read(file, nil)
+	Expect(err).NotTo(HaveOccurred())
+	return objs
 }

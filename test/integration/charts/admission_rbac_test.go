@@ -1,16 +1,15 @@
 package charts_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/manifests"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -23,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -120,8 +118,8 @@ var _ = Describe("gardener-extension-admission-metal with the charts' RBAC", Ord
 		Expect(files).NotTo(BeEmpty())
 		slices.Sort(files)
 		for _, file := range files {
-			for _, obj := range readExampleObjects(file) {
-				labelAsGardener(obj)
+			for _, obj := range mustReadManifests(file) {
+				manifests.LabelAsGardener(obj)
 				Eventually(func() error {
 					return testClient.Create(ctx, obj.DeepCopy())
 				}).WithTimeout(30*time.Second).Should(Succeed(), "%s %s", obj.GetKind(), obj.GetName())
@@ -134,7 +132,7 @@ var _ = Describe("gardener-extension-admission-metal with the charts' RBAC", Ord
 		cloudProfile.SetAPIVersion("core.gardener.cloud/v1beta1")
 		cloudProfile.SetKind("CloudProfile")
 		cloudProfile.SetName("metal-without-config")
-		labelAsGardener(cloudProfile)
+		manifests.LabelAsGardener(cloudProfile)
 		Expect(unstructured.SetNestedField(cloudProfile.Object, metal.Type, "spec", "type")).To(Succeed())
 		Expect(testClient.Create(ctx, cloudProfile)).To(MatchError(ContainSubstring("spec.providerConfig: Required value")))
 	})
@@ -211,39 +209,8 @@ func startAdmission(gardenConfig, runtimeConfig *rest.Config, runtimeNamespace, 
 	})
 }
 
-func readExampleObjects(file string) []*unstructured.Unstructured {
-	data, err := os.ReadFile(file)
+func mustReadManifests(file string) []*unstructured.Unstructured {
+	objs, err := manifests.Read(file, nil)
 	Expect(err).NotTo(HaveOccurred())
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objects []*unstructured.Unstructured
-	for {
-		obj := &unstructured.Unstructured{}
-		if err := decoder.Decode(&obj.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objects
-			}
-			Expect(err).NotTo(HaveOccurred(), file)
-		}
-		if len(obj.Object) > 0 {
-			objects = append(objects, obj)
-		}
-	}
-}
-
-// labelAsGardener sets the labels the gardener-apiserver and Gardener's controllers put on these objects; the
-// webhooks select objects by them.
-func labelAsGardener(obj *unstructured.Unstructured) {
-	labels := obj.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	switch {
-	case obj.GetKind() == "Secret" && obj.GetName() == "dns-rfc2136":
-		labels[v1beta1constants.LabelShootProviderPrefix+metal.DNSType] = "true"
-	case obj.GetKind() == "Secret":
-		labels[v1beta1constants.LabelShootProviderPrefix+metal.Type] = "true"
-	default:
-		labels[v1beta1constants.LabelExtensionProviderTypePrefix+metal.Type] = "true"
-	}
-	obj.SetLabels(labels)
+	return objs
 }
