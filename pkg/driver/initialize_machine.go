@@ -60,7 +60,11 @@ func (d *Driver) InitializeMachine(ctx context.Context, req *mcmdriver.Initializ
 	if err != nil {
 		return nil, err
 	}
-	secretName, err := r.applyIgnitionSecret(ctx, claim, nodeName, userData, addresses)
+	extra, err := r.extraIgnition(req)
+	if err != nil {
+		return nil, err
+	}
+	secretName, err := r.applyIgnitionSecret(ctx, claim, nodeName, userData, extra, addresses)
 	if err != nil {
 		return nil, err
 	}
@@ -110,21 +114,35 @@ func (r *request) claimAddresses(ctx context.Context, claim *metalv1alpha1.Serve
 	return addresses, nil
 }
 
+// extraIgnition returns the extra Ignition from the MachineClass secret when the providerSpec announces one. It is
+// kept in the secret, not the providerSpec, because it may carry credentials.
+func (r *request) extraIgnition(req *mcmdriver.InitializeMachineRequest) (string, error) {
+	if r.spec.ExtraIgnition == nil {
+		return "", nil
+	}
+	extra := secretData(req.Secret, metal.ExtraIgnitionSecretKey)
+	if len(extra) == 0 {
+		return "", status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q sets providerSpec.extraIgnition, but its secret has no %q", req.MachineClass.Name, metal.ExtraIgnitionSecretKey))
+	}
+	return string(extra), nil
+}
+
 // applyIgnitionSecret renders the Ignition and applies it as the claim's ignition Secret.
-func (r *request) applyIgnitionSecret(ctx context.Context, claim *metalv1alpha1.ServerClaim, nodeName string, userData []byte, addresses map[string]ignition.Address) (string, error) {
+func (r *request) applyIgnitionSecret(ctx context.Context, claim *metalv1alpha1.ServerClaim, nodeName string, userData []byte, extra string, addresses map[string]ignition.Address) (string, error) {
 	config := ignition.Config{
 		Hostname:   nodeName,
 		UserData:   userData,
 		DNSServers: r.spec.DNSServers,
 		Metadata:   r.spec.Metadata,
 		Addresses:  addresses,
+		Extra:      extra,
 	}
 	if r.spec.ExtraIgnition != nil {
-		config.Extra, config.Override = r.spec.ExtraIgnition.Raw, r.spec.ExtraIgnition.Override
+		config.Override = r.spec.ExtraIgnition.Override
 	}
 	content, err := ignition.Build(config)
 	if err != nil {
-		return "", status.Error(codes.InvalidArgument, fmt.Sprintf("providerSpec.extraIgnition: %v", err))
+		return "", status.Error(codes.InvalidArgument, fmt.Sprintf("%s of the MachineClass secret: %v", metal.ExtraIgnitionSecretKey, err))
 	}
 	desired := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},

@@ -22,7 +22,8 @@ type ProviderSpec struct {
 	ServerSelector *metav1.LabelSelector `json:"serverSelector,omitempty"`
 	// ServerTolerations let claims bind Servers carrying matching taints.
 	ServerTolerations []Toleration `json:"serverTolerations,omitempty"`
-	// ExtraIgnition is Ignition the user adds to (or replaces) the Ignition the driver generates.
+	// ExtraIgnition is set when the MachineClass secret holds Ignition the user adds to (or replaces) the Ignition
+	// the driver generates.
 	ExtraIgnition *ExtraIgnition `json:"extraIgnition,omitempty"`
 	// IPAMConfig lists the IP addresses to claim per Machine; each lands in the metadata file under its key.
 	IPAMConfig []IPAMConfig `json:"ipamConfig,omitempty"`
@@ -47,10 +48,10 @@ type Toleration struct {
 	Effect string `json:"effect,omitempty"`
 }
 
-// ExtraIgnition is user supplied Ignition (spec version 3.0 to 3.5).
+// ExtraIgnition says that the MachineClass secret holds user supplied Ignition (spec version 3.0 to 3.5, JSON) under
+// the key metal.ExtraIgnitionSecretKey, and how to apply it. The content is in the secret, not in the providerSpec,
+// because it may carry credentials and a MachineClass is a plain resource.
 type ExtraIgnition struct {
-	// Raw is the Ignition config as JSON.
-	Raw string `json:"raw"`
 	// Override replaces the generated config instead of merging into it.
 	Override bool `json:"override,omitempty"`
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/ignition"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
 // haveCode matches an MCM status error with code and a message containing all substrings.
@@ -106,9 +107,6 @@ var _ = Describe("metal machine driver", func() {
 				s["serverTolerations"] = []any{map[string]any{"key": "k", "operator": "Near"}}
 			}), "providerSpec.serverTolerations[0].operator"),
 			Entry("bad DNS server", specJSON(func(s map[string]any) { s["dnsServers"] = []any{"dns.example.com"} }), "providerSpec.dnsServers[0]"),
-			Entry("bad extra ignition", specJSON(func(s map[string]any) {
-				s["extraIgnition"] = map[string]any{"raw": `{"ignition":{"version":"2.2.0"}}`}
-			}), "providerSpec.extraIgnition.raw"),
 			Entry("IPAM entry without pool", specJSON(func(s map[string]any) {
 				s["ipamConfig"] = []any{map[string]any{"metadataKey": "node", "ipamRef": map[string]any{}}}
 			}), "providerSpec.ipamConfig[0].ipamRef.name"),
@@ -267,13 +265,14 @@ var _ = Describe("metal machine driver", func() {
 			Expect(getClaim("m1").ResourceVersion).To(Equal(before))
 		})
 
-		It("merges the user's Ignition and keeps it data", func() {
+		It("merges the user's Ignition from the MachineClass secret and keeps it data", func() {
 			extra := `{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/motd","contents":{"source":"data:,%7B%7B%20.Evil%20%7D%7D"}}]}}`
 			class = machineClass(specJSON(func(s map[string]any) {
-				s["extraIgnition"] = map[string]any{"raw": extra}
+				s["extraIgnition"] = map[string]any{}
 				delete(s, "ipamConfig")
 			}))
-			DeferCleanup(func() { class = machineClass(specJSON(nil)) })
+			secret.Data[metal.ExtraIgnitionSecretKey] = []byte(extra)
+			DeferCleanup(func() { class, secret = machineClass(specJSON(nil)), userDataSecret() })
 			create("m1")
 			binder.bind(ctx, ns, "m1", ns+"-s1")
 			_, err := initialize("m1")
@@ -284,6 +283,23 @@ var _ = Describe("metal machine driver", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(fileSource(cfg, "/etc/motd")).To(Equal("data:,%7B%7B%20.Evil%20%7D%7D"))
 			Expect(fileContent(cfg, ignition.HostnamePath)).To(Equal("m1\n"))
+		})
+
+		It("rejects a class that announces extra Ignition its secret lacks, and invalid extra Ignition without its content", func() {
+			class = machineClass(specJSON(func(s map[string]any) {
+				s["extraIgnition"] = map[string]any{}
+				delete(s, "ipamConfig")
+			}))
+			DeferCleanup(func() { class, secret = machineClass(specJSON(nil)), userDataSecret() })
+			create("m1")
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			_, err := initialize("m1")
+			Expect(err).To(haveCode(codes.InvalidArgument, `its secret has no "extraIgnition"`))
+
+			secret.Data[metal.ExtraIgnitionSecretKey] = []byte(`{"ignition":{"version":"3.4.0"},"passwd":{"users":[{"name":"core","passwordHash":"s3cr3t"`)
+			_, err = initialize("m1")
+			Expect(err).To(haveCode(codes.InvalidArgument, "extraIgnition of the MachineClass secret"))
+			Expect(err.Error()).NotTo(ContainSubstring("s3cr3t"))
 		})
 	})
 

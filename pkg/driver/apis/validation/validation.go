@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis"
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/ignition"
 )
 
 var (
@@ -28,7 +27,6 @@ func ValidateProviderSpec(spec *apis.ProviderSpec, fldPath *field.Path) field.Er
 	allErrs = append(allErrs, validateLabels(spec.Labels, fldPath.Child("labels"))...)
 	allErrs = append(allErrs, validateSelector(spec.ServerSelector, fldPath.Child("serverSelector"))...)
 	allErrs = append(allErrs, validateTolerations(spec.ServerTolerations, fldPath.Child("serverTolerations"))...)
-	allErrs = append(allErrs, validateExtraIgnition(spec.ExtraIgnition, fldPath.Child("extraIgnition"))...)
 	allErrs = append(allErrs, validateIPAMConfig(spec.IPAMConfig, spec.Metadata, fldPath.Child("ipamConfig"))...)
 	for i, server := range spec.DNSServers {
 		if _, err := netip.ParseAddr(server); err != nil {
@@ -76,20 +74,6 @@ func validateTolerations(tolerations []apis.Toleration, fldPath *field.Path) fie
 		}
 	}
 	return allErrs
-}
-
-func validateExtraIgnition(extra *apis.ExtraIgnition, fldPath *field.Path) field.ErrorList {
-	if extra == nil {
-		return nil
-	}
-	if extra.Raw == "" {
-		return field.ErrorList{field.Required(fldPath.Child("raw"), "Ignition JSON is required when extraIgnition is set")}
-	}
-	if _, err := ignition.ParseExtra(extra.Raw); err != nil {
-		// The value itself stays out of the error: user Ignition may carry credentials.
-		return field.ErrorList{field.Invalid(fldPath.Child("raw"), "(content omitted)", err.Error())}
-	}
-	return nil
 }
 
 func validateIPAMConfig(configs []apis.IPAMConfig, metadata map[string]string, fldPath *field.Path) field.ErrorList {
