@@ -152,6 +152,11 @@ func run(
 	if err := addHealthChecks(mgr); err != nil {
 		return err
 	}
+	gardenCluster, err := addGardenCluster(mgr)
+	if err != nil {
+		return err
+	}
+	workercontroller.DefaultAddOptions.GardenCluster = gardenCluster
 	if _, err := webhookOpts.Completed().AddToManager(ctx, mgr, nil); err != nil {
 		return fmt.Errorf("could not add webhooks to manager: %w", err)
 	}
