@@ -163,7 +163,7 @@ func (c *Client) exchange(ctx context.Context, r request, m *dns.Msg) (*dns.Msg,
 	where := fmt.Sprintf("DNS %s for %s in zone %s at %s", r.operation, r.name, zoneOrUnknown(r.zone), c.config.Server)
 	switch {
 	case errors.Is(err, dns.ErrTime):
-		return nil, fmt.Errorf("%w: %s: the answer was signed more than 300s away from this host's time: %w", ErrTransient, where, err)
+		return nil, fmt.Errorf("%w: %s: the answer was signed more than %ds away from this host's time: %w", ErrTransient, where, tsigFudge, err)
 	case err != nil && isTSIGError(err):
 		return nil, fmt.Errorf("%w: %s: the answer's signature is invalid: %w", ErrUnauthenticated, where, err)
 	case err != nil:

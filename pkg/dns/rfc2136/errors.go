@@ -112,7 +112,7 @@ func (e *RcodeError) meaning() string {
 	case ErrTransient:
 		switch {
 		case e.TSIGError == dns.RcodeBadTime:
-			return "the clocks of this host and the server differ by more than the TSIG fudge of 300s; retrying"
+			return fmt.Sprintf("the clocks of this host and the server differ by more than the TSIG fudge of %ds; retrying", tsigFudge)
 		case e.Rcode == dns.RcodeRefused:
 			return fmt.Sprintf("the server refuses updates of the zone: its update policy does not allow them for key %s, or updates are suspended for now (a frozen zone); retrying", e.KeyName)
 		}
