@@ -263,6 +263,7 @@ var _ = Describe("Client", func() {
 			Entry("BADKEY UPDATE without an accepted query: unknown key", reply(dns.OpcodeUpdate, dns.RcodeNotAuth, dns.RcodeBadKey, false), false, "NOTAUTH/BADKEY", ErrUnauthenticated),
 			Entry("BADKEY query: unknown key", reply(dns.OpcodeQuery, dns.RcodeNotAuth, dns.RcodeBadKey, false), true, "NOTAUTH/BADKEY", ErrUnauthenticated),
 			Entry("BADSIG", reply(dns.OpcodeUpdate, dns.RcodeNotAuth, dns.RcodeBadSig, false), true, "NOTAUTH/BADSIG", ErrUnauthenticated),
+			Entry("unsigned NOTAUTH query without TSIG error (PowerDNS): a rejected signature", reply(dns.OpcodeQuery, dns.RcodeNotAuth, 0, true), true, "NOTAUTH (unsigned)", ErrUnauthenticated),
 			Entry("BADTIME", reply(dns.OpcodeUpdate, dns.RcodeNotAuth, dns.RcodeBadTime, false), true, "BADTIME", ErrTransient),
 			Entry("SERVFAIL", reply(dns.OpcodeUpdate, dns.RcodeServerFailure, 0, false), true, "SERVFAIL", ErrTransient),
 		)

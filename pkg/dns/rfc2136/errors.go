@@ -18,8 +18,8 @@ var (
 	// the server does not serve the zone (NOTZONE, NOTAUTH without a TSIG error, a REFUSED query), or no zone
 	// of the server holds the name.
 	ErrWrongZone = errors.New("wrong zone")
-	// ErrUnauthenticated marks errors where the server does not accept the TSIG key or secret (BADSIG, BADKEY)
-	// or where an answer does not carry a valid signature.
+	// ErrUnauthenticated marks errors where the server does not accept the TSIG key or secret (BADSIG, BADKEY, or
+	// NOTAUTH to a query) or where an answer does not carry a valid signature.
 	ErrUnauthenticated = errors.New("TSIG authentication failed")
 	// ErrNotAllowed marks errors where the server has accepted the key (it answered a signed query in the zone)
 	// and then rejects an UPDATE with BADKEY: its update policy does not let the key make the change.
@@ -84,15 +84,20 @@ func (e *RcodeError) Is(target error) bool {
 //   - an UPDATE the key may not make with REFUSED (BIND) or NOTAUTH/BADKEY (Knot, also for a key it knows);
 //   - an UPDATE while the zone is frozen with REFUSED (both; Knot adds the extended error "Not Ready").
 //
+// PowerDNS 4.7 answers a signed query with a wrong secret, an unknown key or a signing time outside the fudge with
+// an unsigned NOTAUTH without any TSIG error, and an UPDATE its TSIG-ALLOW-DNSUPDATE does not grant the key with
+// REFUSED, like BIND.
+//
 // So BADKEY after the server has accepted the key for a query in the zone means the policy forbids the update,
-// and REFUSED for an UPDATE cannot be told from a frozen zone: it is retried.
+// REFUSED for an UPDATE cannot be told from a frozen zone and is retried, and NOTAUTH means "not authoritative
+// for the zone" (RFC 2136 2.2) only for an UPDATE: for a query it is a rejected signature.
 func (e *RcodeError) kind() error {
 	switch {
 	case e.TSIGError == dns.RcodeBadTime:
 		return ErrTransient
 	case e.TSIGError == dns.RcodeBadKey && e.KeyAccepted:
 		return ErrNotAllowed
-	case e.TSIGError != dns.RcodeSuccess:
+	case e.TSIGError != dns.RcodeSuccess, e.Rcode == dns.RcodeNotAuth && !e.Update:
 		return ErrUnauthenticated
 	case e.Rcode == dns.RcodeNotZone, e.Rcode == dns.RcodeNotAuth:
 		return ErrWrongZone
@@ -122,6 +127,9 @@ func (e *RcodeError) meaning() string {
 	case ErrUnauthenticated:
 		if e.TSIGError == dns.RcodeBadKey {
 			return fmt.Sprintf("the server does not accept key %s for the zone: the key name or algorithm is unknown to it, or the key is not allowed in the zone", e.KeyName)
+		}
+		if e.TSIGError == dns.RcodeSuccess {
+			return fmt.Sprintf("the server does not accept the signature of key %s and does not say why: the key name, TSIG secret or algorithm differs from the server's, or the clocks differ by more than %ds", e.KeyName, tsigFudge)
 		}
 		return fmt.Sprintf("the server does not accept the signature of key %s: the TSIG secret or algorithm differs from the server's", e.KeyName)
 	case ErrWrongZone:

@@ -59,7 +59,7 @@ const (
 )
 
 // serverKinds are the RFC 2136 implementations every spec runs against; BeforeSuite starts one server of each.
-var serverKinds = []string{"BIND", "Knot"}
+var serverKinds = []string{"BIND", "Knot", "PowerDNS"}
 
 var (
 	ctx        = context.Background()
@@ -75,10 +75,11 @@ var _ = BeforeSuite(func() {
 		"KUBEBUILDER_ASSETS is not set: run the suite with KUBEBUILDER_ASSETS=$(hack/envtest.sh) (or via hack/test.sh)")
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 
-	By("Starting BIND 9 and Knot DNS")
+	By("Starting BIND 9, Knot DNS and PowerDNS")
 	cleanup := func(f func()) { DeferCleanup(f) }
 	servers["BIND"] = startBIND(Default, cleanup)
 	servers["Knot"] = startKnot(Default, cleanup)
+	servers["PowerDNS"] = startPowerDNS(Default, cleanup)
 
 	By("Starting kube-apiserver and etcd with the Gardener extension CRDs")
 	testEnv := &envtest.Environment{

@@ -261,29 +261,37 @@ func serverSpecs(kind string) {
 			}
 		},
 		Entry("a wrong TSIG secret", "wrong-key.example.com", secretWrongKey, "", false, map[string]refusal{
-			"BIND": {"NOTAUTH/BADSIG", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
-			"Knot": {"NOTAUTH/BADSIG", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"BIND":     {"NOTAUTH/BADSIG", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"Knot":     {"NOTAUTH/BADSIG", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"PowerDNS": {"NOTAUTH (unsigned)", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
 		}),
 		Entry("a TSIG key the server does not know", "unknown-key.example.com", secretUnknownKey, "", false, map[string]refusal{
-			"BIND": {"NOTAUTH/BADKEY", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
-			"Knot": {"NOTAUTH/BADKEY", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"BIND":     {"NOTAUTH/BADKEY", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"Knot":     {"NOTAUTH/BADKEY", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"PowerDNS": {"NOTAUTH (unsigned)", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
 		}),
 		Entry("a Zone in the secret the server does not serve (Knot answers it unsigned)", "api.not-served.test", secretNotServed, "", false, map[string]refusal{
-			"BIND": {"failed: REFUSED:", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
-			"Knot": {"failed: REFUSED (unsigned):", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
+			"BIND":     {"failed: REFUSED:", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
+			"Knot":     {"failed: REFUSED (unsigned):", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
+			"PowerDNS": {"failed: REFUSED:", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
 		}),
 		Entry("a name in none of the server's zones, to be discovered", "api.not-served.test", secretWithoutZone, "", false, map[string]refusal{
-			"BIND": {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
-			"Knot": {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
+			"BIND":     {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
+			"Knot":     {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
+			"PowerDNS": {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
 		}),
-		Entry("an UPDATE the key may not make: BIND refuses it like a frozen zone, Knot says BADKEY to a key it has accepted",
+		Entry("an UPDATE the key may not make: BIND and PowerDNS refuse it like a frozen zone, Knot says BADKEY to a key it has accepted",
 			"a.readonly.test", secretName, readOnlyZone, true, map[string]refusal{
-				"BIND": {"failed: REFUSED:", "update policy does not allow them for key " + tsigKeyName + ", or updates are suspended", ""},
-				"Knot": {"failed: NOTAUTH/BADKEY:", "update policy does not allow it", gardencorev1beta1.ErrorInfraUnauthorized},
+				"BIND":     {"failed: REFUSED:", "update policy does not allow them for key " + tsigKeyName + ", or updates are suspended", ""},
+				"Knot":     {"failed: NOTAUTH/BADKEY:", "update policy does not allow it", gardencorev1beta1.ErrorInfraUnauthorized},
+				"PowerDNS": {"failed: REFUSED:", "update policy does not allow them for key " + tsigKeyName + ", or updates are suspended", ""},
 			}),
 	)
 
 	It("retries an UPDATE refused while the zone is frozen, and succeeds once it is thawed", func() {
+		if server.freeze == nil {
+			Skip(server.kind + " cannot freeze a zone")
+		}
 		const name = "api.frozen.test"
 		server.freeze(frozenZone)
 		thawed := false
@@ -306,12 +314,22 @@ func serverSpecs(kind string) {
 		Expect(server.records(name, dns.TypeA)).To(ConsistOf("192.0.2.90"))
 	})
 
-	It("reports a clock skew beyond the TSIG fudge as retryable", func() {
+	It("reports a clock skew beyond the TSIG fudge as retryable where the server says so", func() {
+		want := map[string]refusal{
+			"BIND": {"NOTAUTH/BADTIME", "clocks", ""},
+			"Knot": {"NOTAUTH/BADTIME", "clocks", ""},
+			// PowerDNS answers a bad signing time like a bad secret: an unsigned NOTAUTH without TSIG error.
+			"PowerDNS": {"NOTAUTH (unsigned)", "clocks", gardencorev1beta1.ErrorInfraUnauthenticated},
+		}[kind]
 		skewed := testingclock.NewFakePassiveClock(time.Now().Add(-10 * time.Minute))
 		record := newDNSRecord("skewed.example.com", extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretName), "192.0.2.91")
 		err := dnsrecord.NewActuator(testClient, dnsTimeout, skewed).Reconcile(ctx, logr.Discard(), record, nil)
-		Expect(err).To(MatchError(SatisfyAll(ContainSubstring("NOTAUTH/BADTIME"), ContainSubstring("clocks"))))
-		Expect(v1beta1helper.ExtractErrorCodes(err)).To(BeEmpty())
+		Expect(err).To(MatchError(SatisfyAll(ContainSubstring(want.text), ContainSubstring(want.meaning))))
+		if want.code == "" {
+			Expect(v1beta1helper.ExtractErrorCodes(err)).To(BeEmpty())
+		} else {
+			Expect(v1beta1helper.ExtractErrorCodes(err)).To(ConsistOf(want.code))
+		}
 		Expect(server.records("skewed.example.com", dns.TypeA)).To(BeEmpty())
 	})
 
