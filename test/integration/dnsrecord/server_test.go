@@ -25,7 +25,7 @@ const (
 	// subZone lets zone discovery prove it finds the deepest zone, not just a parent.
 	subZone = "sub.example.com."
 	// readOnlyZone allows the key to query but not to update: BIND has no allow-update for it, Knot grants the
-	// key transfers only.
+	// key transfers only, PowerDNS updates by another key only.
 	readOnlyZone = "readonly.test."
 	// frozenZone allows updates; the tests freeze it to suspend them for a while.
 	frozenZone = "frozen.test."
@@ -51,7 +51,7 @@ type dnsServer struct {
 	// signedQueries counts the queries of rrtype the server has answered: the TSIG-signed ones for name where the
 	// server can tell (BIND's query log), else all of any name (Knot's counters).
 	signedQueries func(name, rrtype string) int
-	// freeze suspends updates of z until thaw; the server refuses them meanwhile.
+	// freeze suspends updates of z until thaw; the server refuses them meanwhile. Nil where the server cannot.
 	freeze, thaw func(z string)
 }
 
