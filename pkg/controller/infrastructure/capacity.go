@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -20,17 +19,52 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
+// instanceTypeLabel is the Server label the metal cloud-controller-manager copies into a Node's
+// node.kubernetes.io/instance-type (cloud-provider-metal pkg/cloudprovider/metal/instances_v2.go, InstanceMetadata,
+// reading metalv1alpha1.AnnotationInstanceType). Servers must carry the Gardener machine type there.
+const instanceTypeLabel = metalv1alpha1.AnnotationInstanceType
+
 // poolZone is one worker pool in one zone with the Servers that can serve it.
 type poolZone struct {
 	pool, zone, machineType string
-	selector                labels.Set
+	selector                serverSelector
 	tolerations             []api.ServerToleration
 	minimum                 int32
 }
 
+// serverSelector selects the Servers of a pool in a zone: their labels match the machine type's Server labels,
+// the pool's extra labels and the zone; a Server that names its region (topology.kubernetes.io/region) must name
+// the shoot's region, since one metal API may serve several regions with repeating zone names.
+type serverSelector struct {
+	labels labels.Set
+	region string
+}
+
+func (s serverSelector) matches(server *metalv1alpha1.Server) bool {
+	if region, ok := server.Labels[metal.RegionLabel]; ok && region != s.region {
+		return false
+	}
+	return labels.SelectorFromSet(s.labels).Matches(labels.Set(server.Labels))
+}
+
+func (s serverSelector) String() string {
+	all := maps.Clone(s.labels)
+	all[metal.RegionLabel] = s.region
+	keys := slices.Sorted(maps.Keys(all))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		value := all[k]
+		if k == metal.RegionLabel {
+			value += " (if set)"
+		}
+		parts = append(parts, k+"="+value)
+	}
+	return strings.Join(parts, ",")
+}
+
 // poolZones lists every worker pool × zone with the labels its Servers must carry (machine type labels from the
 // CloudProfile, the zone, the pool's extra labels) and the pool's minimum share in that zone.
-func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.CloudProfileConfig) ([]poolZone, error) {
+func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.CloudProfileConfig, region string) ([]poolZone, error) {
 	var result []poolZone
 	for _, pool := range workers {
 		machineType, ok := helper.FindMachineType(cloudProfileConfig, pool.Machine.Type)
@@ -50,7 +84,7 @@ func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.Cloud
 				pool:        pool.Name,
 				zone:        zone,
 				machineType: pool.Machine.Type,
-				selector:    selector,
+				selector:    serverSelector{labels: selector, region: region},
 				tolerations: workerConfig.ServerTolerations,
 				minimum:     worker.DistributeOverZones(int32(i), pool.Minimum, int32(len(pool.Zones))), //nolint:gosec // zone counts are tiny
 			})
@@ -60,17 +94,14 @@ func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.Cloud
 }
 
 // serverCapacity counts, per pool and zone, the Servers matching its labels and those it can have: Available,
-// unclaimed Servers whose taints it tolerates, plus Servers already claimed by this shoot.
-func (m *metalAPI) serverCapacity(ctx context.Context, pools []poolZone) ([]api.ServerCapacity, error) {
+// unclaimed Servers whose taints it tolerates, plus Servers already claimed by this shoot. servers come from the
+// shared Server watch; only the shoot's own claims are listed.
+func (m *metalAPI) serverCapacity(ctx context.Context, servers []metalv1alpha1.Server, pools []poolZone) ([]api.ServerCapacity, error) {
 	if len(pools) == 0 {
 		return nil, nil
 	}
-	servers := &metalv1alpha1.ServerList{}
-	if err := m.client.List(ctx, servers); err != nil {
-		return nil, accessError(fmt.Errorf("listing Servers in the metal API: %w", err))
-	}
 	claims := &metalv1alpha1.ServerClaimList{}
-	if err := m.client.List(ctx, claims, client.InNamespace(m.namespace), client.MatchingLabels{metal.ShootLabel: m.shootID}); err != nil {
+	if err := m.List(ctx, claims, client.InNamespace(m.namespace), m.scope); err != nil {
 		return nil, accessError(fmt.Errorf("listing the shoot's ServerClaims in the metal API: %w", err))
 	}
 	ownClaims := make(map[string]bool, len(claims.Items))
@@ -81,13 +112,15 @@ func (m *metalAPI) serverCapacity(ctx context.Context, pools []poolZone) ([]api.
 	result := make([]api.ServerCapacity, 0, len(pools))
 	for _, pz := range pools {
 		capacity := api.ServerCapacity{Pool: pz.pool, Zone: pz.zone, MachineType: pz.machineType, Minimum: pz.minimum}
-		selector := labels.SelectorFromSet(pz.selector)
-		for i := range servers.Items {
-			server := &servers.Items[i]
-			if !selector.Matches(labels.Set(server.Labels)) {
+		for i := range servers {
+			server := &servers[i]
+			if !pz.selector.matches(server) {
 				continue
 			}
 			capacity.Matching++
+			if server.Labels[instanceTypeLabel] != pz.machineType {
+				capacity.WithoutInstanceType++
+			}
 			if m.claimable(server, pz.tolerations, ownClaims) {
 				capacity.Available++
 			}
@@ -122,25 +155,18 @@ func tolerated(taint metalv1alpha1.Taint, tolerations []api.ServerToleration) bo
 	})
 }
 
-// insufficient describes the pools and zones whose minimum exceeds the Servers they can have.
-func insufficient(capacities []api.ServerCapacity, pools []poolZone) []string {
-	var problems []string
+// shortages describes the pools and zones whose minimum exceeds the Servers they can have, and those whose
+// Servers lack the instance type label.
+func shortages(capacities []api.ServerCapacity, pools []poolZone) (short, untyped []string) {
 	for i, c := range capacities {
-		if c.Available >= c.Minimum {
-			continue
+		if c.Available < c.Minimum {
+			short = append(short, fmt.Sprintf("pool %q zone %q needs %d, %d can be claimed (%d Servers match %s)",
+				c.Pool, c.Zone, c.Minimum, c.Available, c.Matching, pools[i].selector))
 		}
-		problems = append(problems, fmt.Sprintf("pool %q zone %q needs %d, %d can be claimed (%d Servers match %s)",
-			c.Pool, c.Zone, c.Minimum, c.Available, c.Matching, formatSelector(pools[i].selector)))
+		if c.WithoutInstanceType > 0 {
+			untyped = append(untyped, fmt.Sprintf("pool %q zone %q: %d of %d matching Servers lack the label %s=%s",
+				c.Pool, c.Zone, c.WithoutInstanceType, c.Matching, instanceTypeLabel, c.MachineType))
+		}
 	}
-	return problems
-}
-
-func formatSelector(set labels.Set) string {
-	keys := slices.Collect(maps.Keys(set))
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, k+"="+set[k])
-	}
-	return strings.Join(parts, ",")
+	return short, untyped
 }

@@ -89,12 +89,3 @@ func Kubeconfig(region *api.RegionConfig, creds *Credentials) ([]byte, error) {
 	}
 	return clientcmd.Write(cfg)
 }
-
-// New returns a client for the metal API that knows Servers, ServerClaims and IPAM objects.
-func New(cfg *rest.Config) (client.Client, error) {
-	c, err := client.New(cfg, client.Options{Scheme: Scheme})
-	if err != nil {
-		return nil, fmt.Errorf("creating metal API client: %w", err)
-	}
-	return c, nil
-}
