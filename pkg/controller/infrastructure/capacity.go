@@ -19,11 +19,6 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
-// instanceTypeLabel is the Server label the metal cloud-controller-manager copies into a Node's
-// node.kubernetes.io/instance-type (cloud-provider-metal pkg/cloudprovider/metal/instances_v2.go, InstanceMetadata,
-// reading metalv1alpha1.AnnotationInstanceType). Servers must carry the Gardener machine type there.
-const instanceTypeLabel = metalv1alpha1.AnnotationInstanceType
-
 // poolZone is one worker pool in one zone with the Servers that can serve it.
 type poolZone struct {
 	pool, zone, machineType string
@@ -118,7 +113,7 @@ func (m *metalAPI) serverCapacity(ctx context.Context, servers []metalv1alpha1.S
 				continue
 			}
 			capacity.Matching++
-			if server.Labels[instanceTypeLabel] != pz.machineType {
+			if server.Labels[metal.InstanceTypeLabel] != pz.machineType {
 				capacity.WithoutInstanceType++
 			}
 			if m.claimable(server, pz.tolerations, ownClaims) {
@@ -165,7 +160,7 @@ func shortages(capacities []api.ServerCapacity, pools []poolZone) (short, untype
 		}
 		if c.WithoutInstanceType > 0 {
 			untyped = append(untyped, fmt.Sprintf("pool %q zone %q: %d of %d matching Servers lack the label %s=%s",
-				c.Pool, c.Zone, c.WithoutInstanceType, c.Matching, instanceTypeLabel, c.MachineType))
+				c.Pool, c.Zone, c.WithoutInstanceType, c.Matching, metal.InstanceTypeLabel, c.MachineType))
 		}
 	}
 	return short, untyped
