@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gardener/gardener/extensions/pkg/controller/worker"
@@ -27,41 +28,30 @@ type poolZone struct {
 	minimum                 int32
 }
 
-// serverSelector selects the Servers of a pool in a zone: their labels match the machine type's Server labels,
-// the pool's extra labels and the zone; a Server that names its region (topology.kubernetes.io/region) must name
-// the shoot's region, since one metal API may serve several regions with repeating zone names.
-type serverSelector struct {
-	labels labels.Set
-	region string
-}
+// serverSelector selects the Servers of a pool in a zone by the labels the Worker controller puts into the
+// pool's MachineClass (helper.ServerSelectorLabels), so that the count and the claims agree.
+type serverSelector labels.Set
 
 func (s serverSelector) matches(server *metalv1alpha1.Server) bool {
-	if region, ok := server.Labels[metal.RegionLabel]; ok && region != s.region {
-		return false
-	}
-	return labels.SelectorFromSet(s.labels).Matches(labels.Set(server.Labels))
+	return labels.SelectorFromSet(labels.Set(s)).Matches(labels.Set(server.Labels))
 }
 
 func (s serverSelector) String() string {
-	all := maps.Clone(s.labels)
-	all[metal.RegionLabel] = s.region
-	keys := slices.Sorted(maps.Keys(all))
+	keys := slices.Sorted(maps.Keys(s))
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		value := all[k]
-		if k == metal.RegionLabel {
-			value += " (if set)"
-		}
-		parts = append(parts, k+"="+value)
+		parts = append(parts, k+"="+s[k])
 	}
 	return strings.Join(parts, ",")
 }
 
+var workersPath = field.NewPath("spec", "provider", "workers")
+
 // poolZones lists every worker pool × zone with the labels its Servers must carry (machine type labels from the
-// CloudProfile, the zone, the pool's extra labels) and the pool's minimum share in that zone.
+// CloudProfile, the pool's extra labels, zone and region) and the pool's minimum share in that zone.
 func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.CloudProfileConfig, region string) ([]poolZone, error) {
 	var result []poolZone
-	for _, pool := range workers {
+	for i, pool := range workers {
 		machineType, ok := helper.FindMachineType(cloudProfileConfig, pool.Machine.Type)
 		if !ok {
 			return nil, configurationProblem(fmt.Errorf("worker pool %q: machine type %q has no Server labels in the cloud profile (providerConfig.machineTypes)", pool.Name, pool.Machine.Type))
@@ -70,18 +60,18 @@ func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.Cloud
 		if err != nil {
 			return nil, configurationProblem(fmt.Errorf("worker pool %q: %w", pool.Name, err))
 		}
-		for i, zone := range pool.Zones {
-			selector := labels.Set{}
-			maps.Copy(selector, machineType.ServerLabels)
-			maps.Copy(selector, workerConfig.ExtraServerLabels)
-			selector[metal.ZoneLabel] = zone
+		for j, zone := range pool.Zones {
+			selector, err := helper.ServerSelectorLabels(machineType, workerConfig.ExtraServerLabels, region, zone, workersPath.Index(i).Child("providerConfig", "extraServerLabels"))
+			if err != nil {
+				return nil, configurationProblem(err)
+			}
 			result = append(result, poolZone{
 				pool:        pool.Name,
 				zone:        zone,
 				machineType: pool.Machine.Type,
-				selector:    serverSelector{labels: selector, region: region},
+				selector:    serverSelector(selector),
 				tolerations: workerConfig.ServerTolerations,
-				minimum:     worker.DistributeOverZones(int32(i), pool.Minimum, int32(len(pool.Zones))), //nolint:gosec // zone counts are tiny
+				minimum:     worker.DistributeOverZones(int32(j), pool.Minimum, int32(len(pool.Zones))), //nolint:gosec // zone counts are tiny
 			})
 		}
 	}

@@ -71,22 +71,15 @@ var _ = Describe("Infrastructure controller", func() {
 		metalRequests.Reset()
 		s.reconcile(ctx)
 		s.expectSucceeded(ctx)
-		var reads, writes []string
-		for _, req := range metalRequests.Recorded() {
-			switch {
-			case req.IsWrite():
-				writes = append(writes, req.Method+" "+req.Path)
-			case req.IsRead():
-				reads = append(reads, req.Method+" "+req.Path)
-			}
+		// The reconcile may still run when the annotation is gone: wait for its reads, then make sure nothing else
+		// follows.
+		expected := []string{
+			"GET /apis/ipam.cluster.x-k8s.io/v1alpha2/namespaces/" + s.metalNamespace + "/inclusterippools/nodes",
+			"GET /apis/metal.ironcore.dev/v1alpha1/namespaces/" + s.metalNamespace + "/serverclaims",
 		}
+		Eventually(metalReadsAndWrites).WithTimeout(30 * time.Second).Should(Equal(readsAndWrites{reads: expected}))
 		// No access reviews (they are writes), no discovery, no Server list: the Servers come from the watch.
-		Expect(writes).To(BeEmpty())
-		Expect(reads).To(HaveLen(2), "reads: %v", reads)
-		Expect(reads).To(ConsistOf(
-			"GET /apis/metal.ironcore.dev/v1alpha1/namespaces/"+s.metalNamespace+"/serverclaims",
-			"GET /apis/ipam.cluster.x-k8s.io/v1alpha2/namespaces/"+s.metalNamespace+"/inclusterippools/nodes",
-		))
+		Consistently(metalReadsAndWrites).WithTimeout(3 * time.Second).Should(Equal(readsAndWrites{reads: expected}))
 
 		By("rotating the token, the next reconcile uses a new client and reviews the permissions again")
 		secret := &corev1.Secret{}
@@ -122,9 +115,9 @@ var _ = Describe("Infrastructure controller", func() {
 		own := s.server(ctx, "z2", metalv1alpha1.ServerStateReserved)
 		s.claim(ctx, "machine-0")
 		claimServer(ctx, own, s.metalNamespace, "machine-0")
-		// Servers naming the shoot's region count, those of another region with the same zone name do not.
-		relabel(ctx, s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable), metal.RegionLabel, region)
+		// Servers of another region with the same zone name, or without a region, do not count.
 		relabel(ctx, s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable), metal.RegionLabel, "region-2")
+		relabel(ctx, s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable), metal.RegionLabel, "")
 		// A Server without the instance type label can be claimed, but its Node would lack the instance type.
 		relabel(ctx, s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable), metal.InstanceTypeLabel, "")
 
@@ -144,13 +137,13 @@ var _ = Describe("Infrastructure controller", func() {
 		Expect(status.Networks).To(ConsistOf(v1alpha1.NetworkStatus{Name: "nodes", CIDR: "10.250.0.0/16"}))
 		Expect(status.ServerCapacity).To(ConsistOf(
 			v1alpha1.ServerCapacity{Pool: "a", Zone: "z1", MachineType: s.machineType, Matching: 7, Available: 3, Minimum: 2},
-			v1alpha1.ServerCapacity{Pool: "a", Zone: "z2", MachineType: s.machineType, Matching: 5, Available: 5, Minimum: 2, WithoutInstanceType: 1},
-			v1alpha1.ServerCapacity{Pool: "b", Zone: "z2", MachineType: s.machineType, Matching: 5, Available: 5, Minimum: 1, WithoutInstanceType: 1},
+			v1alpha1.ServerCapacity{Pool: "a", Zone: "z2", MachineType: s.machineType, Matching: 4, Available: 4, Minimum: 2, WithoutInstanceType: 1},
+			v1alpha1.ServerCapacity{Pool: "b", Zone: "z2", MachineType: s.machineType, Matching: 4, Available: 4, Minimum: 1, WithoutInstanceType: 1},
 			v1alpha1.ServerCapacity{Pool: "gpu", Zone: "z1", MachineType: s.machineType, Matching: 7, Available: 4, Minimum: 0},
 		))
 		condition := s.condition(ctx, "ServersAvailable")
 		Expect(condition.Status).To(Equal(gardencorev1beta1.ConditionTrue))
-		Expect(condition.Message).To(ContainSubstring(`pool "a" zone "z2": 1 of 5 matching Servers lack the label metal.ironcore.dev/instance-type=` + s.machineType))
+		Expect(condition.Message).To(ContainSubstring(`pool "a" zone "z2": 1 of 4 matching Servers lack the label metal.ironcore.dev/instance-type=` + s.machineType))
 		Expect(s.infra.Status.Networking).To(Equal(&extensionsv1alpha1.InfrastructureStatusNetworking{
 			Nodes: []string{"10.250.0.0/16"}, Pods: []string{"100.96.0.0/11"}, Services: []string{"100.64.0.0/13"},
 		}))
@@ -443,6 +436,22 @@ var _ = Describe("Infrastructure controller", func() {
 	})
 })
 
+// readsAndWrites are the metal API requests recorded, as "METHOD path".
+type readsAndWrites struct{ reads, writes []string }
+
+func metalReadsAndWrites() readsAndWrites {
+	var result readsAndWrites
+	for _, req := range metalRequests.Recorded() {
+		switch {
+		case req.IsWrite():
+			result.writes = append(result.writes, req.Method+" "+req.Path)
+		case req.IsRead():
+			result.reads = append(result.reads, req.Method+" "+req.Path)
+		}
+	}
+	return result
+}
+
 func newShoot(ctx SpecContext, rules, clusterRules []rbacv1.PolicyRule) *shoot {
 	id := rand.String(6)
 	s := &shoot{
@@ -498,7 +507,7 @@ func (s *shoot) server(ctx SpecContext, zone string, state metalv1alpha1.ServerS
 	server := &metalv1alpha1.Server{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   "server-" + rand.String(8),
-			Labels: map[string]string{"machine-type": s.machineType, metal.InstanceTypeLabel: s.machineType, metal.ZoneLabel: zone},
+			Labels: map[string]string{"machine-type": s.machineType, metal.InstanceTypeLabel: s.machineType, metal.RegionLabel: region, metal.ZoneLabel: zone},
 		},
 		Spec: metalv1alpha1.ServerSpec{SystemUUID: string(uuid.NewUUID())},
 	}
