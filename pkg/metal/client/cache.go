@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
@@ -20,6 +21,10 @@ import (
 
 	api "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
 )
+
+// serversSyncTimeout bounds the wait for the first list of a metal API's Servers; a reconcile that hits it fails
+// and is retried, while the watch keeps trying.
+const serversSyncTimeout = time.Minute
 
 // Cache hands out metal API clients and keeps what is expensive to build per metal API server: one REST mapper
 // (so API discovery runs once per server, not per reconcile) and one watch of the cluster-scoped Servers (so a
@@ -223,7 +228,12 @@ func (c *Cache) Servers(ctx context.Context, cl *Client) (client.Reader, error) 
 	if err != nil {
 		return nil, fmt.Errorf("watching Servers in metal API %s: %w", s.config.Host, err)
 	}
-	if !informer.HasSynced() && !s.servers.WaitForCacheSync(ctx) {
+	if informer.HasSynced() {
+		return s.servers, nil
+	}
+	syncCtx, cancel := context.WithTimeout(ctx, serversSyncTimeout)
+	defer cancel()
+	if !s.servers.WaitForCacheSync(syncCtx) {
 		return nil, fmt.Errorf("the Servers of metal API %s are not synced yet", s.config.Host)
 	}
 	return s.servers, nil
