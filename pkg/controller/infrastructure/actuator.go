@@ -74,7 +74,7 @@ func (a *actuator) connect(ctx context.Context, infra *extensionsv1alpha1.Infras
 	if err != nil {
 		return nil, configurationProblem(err)
 	}
-	return &metalAPI{Client: c, namespace: creds.Namespace, scope: scopeLabels(infra, cluster)}, nil
+	return &metalAPI{Client: c, namespace: creds.Namespace, scope: scopeLabels(infra)}, nil
 }
 
 func regionConfig(cluster *extensionscontroller.Cluster, regionName string) (*api.RegionConfig, error) {
@@ -92,7 +92,7 @@ func regionConfig(cluster *extensionscontroller.Cluster, regionName string) (*ap
 // scopeLabels are the labels the machine driver puts on the shoot's ServerClaims, ignition Secrets and
 // IPAddressClaims (the worker controller writes them into every MachineClass's providerSpec.labels); the
 // controller touches nothing in the metal API without them.
-func scopeLabels(infra *extensionsv1alpha1.Infrastructure, _ *extensionscontroller.Cluster) client.MatchingLabels {
+func scopeLabels(infra *extensionsv1alpha1.Infrastructure) client.MatchingLabels {
 	return client.MatchingLabels{metal.ShootLabel: infra.Namespace}
 }
 

@@ -89,7 +89,7 @@ var _ = Describe("Infrastructure controller", func() {
 		metalRequests.Reset()
 		s.reconcile(ctx)
 		s.expectSucceeded(ctx)
-		Expect(metalRequests.Recorded()).To(ContainElement(HaveField("Path", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")))
+		Eventually(metalRequests.Recorded).WithTimeout(30 * time.Second).Should(ContainElement(HaveField("Path", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")))
 	})
 
 	It("counts the Servers each pool and zone can claim and reports the networks", func(ctx SpecContext) {
