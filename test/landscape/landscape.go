@@ -29,6 +29,7 @@ import (
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/metalapi"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/standins"
 )
@@ -222,7 +223,9 @@ func (l *landscape) startMetalAPI(ctx context.Context, servers int) error {
 			Zone:        zone,
 			Rack:        "rack-" + strconv.Itoa(i/len(zones)),
 			MachineType: machineType,
-			Labels:      map[string]string{machineTypeLabel: machineType},
+			// The cloud-controller-manager takes the Node's instance type from metal.InstanceTypeLabel; an operator
+			// labels Servers with the Gardener machine type there (docs/operations).
+			Labels: map[string]string{machineTypeLabel: machineType, metal.InstanceTypeLabel: machineType},
 		})
 	}
 	metal, err := metalapi.Start(ctx, metalapi.Options{
