@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strings"
 
+	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	mcmdriver "github.com/gardener/machine-controller-manager/pkg/util/provider/driver"
 	"github.com/gardener/machine-controller-manager/pkg/util/provider/machinecodes/codes"
 	"github.com/gardener/machine-controller-manager/pkg/util/provider/machinecodes/status"
@@ -57,8 +58,13 @@ func (d *Driver) InitializeMachine(ctx context.Context, req *mcmdriver.Initializ
 		return nil, r.foreign("ServerClaim", claim)
 	}
 	nodeName, err := d.nodeNameIfBound(ctx, r, claim)
-	if err != nil || nodeName == "" {
+	if err != nil {
 		return nil, err
+	}
+	if nodeName == "" {
+		// MCM dereferences the response of every successful call; while unbound, the Node name is the one
+		// CreateMachine gave.
+		return &mcmdriver.InitializeMachineResponse{ProviderID: r.providerID(), NodeName: req.Machine.Labels[machinev1alpha1.NodeLabelKey]}, nil
 	}
 	response := &mcmdriver.InitializeMachineResponse{ProviderID: r.providerID(), NodeName: nodeName}
 	addresses, err := r.claimAddresses(ctx, claim)
