@@ -31,7 +31,8 @@ func (r *request) checkServerAvailable(ctx context.Context, claim *metalv1alpha1
 			return nil
 		}
 	}
-	return status.Error(codes.ResourceExhausted, fmt.Sprintf("%s: %d Servers match, none is free", unboundMessage(r.claimKey(), claim), len(servers.Items)))
+	return status.Error(codes.ResourceExhausted, fmt.Sprintf("ServerClaim %s is not bound: no free Server%s matches selector %s: %d Servers match, none is free",
+		r.claimKey(), zoneOf(claim), selectorOf(claim), len(servers.Items)))
 }
 
 // claimable tells whether metal-operator would bind server to claim, following isServerClaimable and tolerates
@@ -73,17 +74,24 @@ func tolerated(taint metalv1alpha1.Taint, tolerations []metalv1alpha1.Toleration
 	return false
 }
 
-// unboundMessage explains why a claim waits: which selector (and zone) no Server matched yet.
+// unboundMessage says what an unbound claim waits for: metal-operator to bind a Server of the selector (and zone).
 func unboundMessage(key client.ObjectKey, claim *metalv1alpha1.ServerClaim) string {
-	selector := "<none>"
-	if claim.Spec.ServerSelector != nil {
-		selector = metav1.FormatLabelSelector(claim.Spec.ServerSelector)
+	return fmt.Sprintf("ServerClaim %s is not bound yet to a Server%s matching selector %s", key, zoneOf(claim), selectorOf(claim))
+}
+
+func selectorOf(claim *metalv1alpha1.ServerClaim) string {
+	if claim.Spec.ServerSelector == nil {
+		return "<none>"
 	}
-	zone := ""
-	if claim.Spec.ServerSelector != nil && claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel] != "" {
-		zone = fmt.Sprintf(" in zone %s", claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel])
+	return metav1.FormatLabelSelector(claim.Spec.ServerSelector)
+}
+
+// zoneOf names the zone of a claim's selector for messages, e.g. " in zone zone-a"; empty without a zone label.
+func zoneOf(claim *metalv1alpha1.ServerClaim) string {
+	if claim.Spec.ServerSelector == nil || claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel] == "" {
+		return ""
 	}
-	return fmt.Sprintf("ServerClaim %s is not bound: no free Server%s matches selector %s", key, zone, selector)
+	return " in zone " + claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel]
 }
 
 // serverHoldsAddresses tells whether the Server a Machine's claim was bound to may still run with the Machine's
