@@ -65,6 +65,10 @@ type Options struct {
 	Binaries Binaries
 	// MachinesPerZone is the number of machines of the pool in each zone; one spare Server per zone is added.
 	MachinesPerZone int
+	// ShortPool, when positive, adds a pool of that many machines in zone-a once the shoot is up, selecting a
+	// Server label no Server carries, and waits until its machines report ResourceExhausted while the other pool
+	// keeps running and the Infrastructure reports the shortage.
+	ShortPool int
 	// Keep keeps the landscape running until ctx ends; otherwise the shoot is deleted again once its machines run
 	// and the run checks that nothing is left behind.
 	Keep bool
@@ -176,6 +180,14 @@ func (l *landscape) run(ctx context.Context) error {
 		return err
 	}
 	l.summary(ctx)
+	if l.opts.ShortPool > 0 {
+		if err := l.addShortPool(ctx); err != nil {
+			return err
+		}
+		if err := l.waitShortPool(ctx); err != nil {
+			return err
+		}
+	}
 
 	if l.opts.Keep {
 		l.step("running; kubeconfigs in " + l.opts.StateDir + "; press Ctrl-C to stop")

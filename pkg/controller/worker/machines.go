@@ -146,6 +146,7 @@ func (w *workerDelegate) generatePool(ctx context.Context, generated *machineCon
 	for zoneIndex, zone := range pool.Zones {
 		spec, err := buildProviderSpec(providerSpecInput{
 			shootID:     w.worker.Namespace,
+			shootUID:    string(w.cluster.Shoot.UID),
 			image:       image.Image,
 			region:      w.worker.Spec.Region,
 			zone:        zone,

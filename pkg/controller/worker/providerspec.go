@@ -17,7 +17,9 @@ import (
 // providerSpecInput is everything the providerSpec of one pool and zone is made of, already resolved.
 type providerSpecInput struct {
 	// shootID is the shoot's technical ID (its namespace in the seed), the value of the shoot label.
-	shootID     string
+	shootID string
+	// shootUID is the Shoot's UID in the garden; with shootID it makes the scope labels unique across gardens.
+	shootUID    string
 	image       string
 	region      string
 	zone        string
@@ -48,7 +50,7 @@ func buildProviderSpec(in providerSpecInput, configPath *field.Path) (*apis.Prov
 		IPAMConfig:        ipam,
 		Metadata:          maps.Clone(in.config.Metadata),
 		DNSServers:        dnsServers(in.config, in.profile),
-		Labels:            map[string]string{metal.ShootLabel: in.shootID},
+		Labels:            metal.ScopeLabels(in.shootID, in.shootUID),
 	}
 	if errs := drivervalidation.ValidateProviderSpec(spec, field.NewPath("providerSpec")); len(errs) > 0 {
 		return nil, configurationProblem(fmt.Errorf("%s: the resulting machine class is invalid: %w", configPath, errs.ToAggregate()))

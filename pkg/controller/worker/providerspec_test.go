@@ -77,6 +77,13 @@ var _ = Describe("ProviderSpec", func() {
 		Expect(string(raw)).NotTo(ContainSubstring("3.5.0"))
 	})
 
+	It("adds the Shoot's UID to the scope labels, so that shoots of the same technical ID in other gardens stay apart", func() {
+		in.shootUID = "0c6d8a52-1111-4c1e-9d0a-6c1f7e2a9b11"
+		spec, err := buildProviderSpec(in, configPath)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(spec.Labels).To(Equal(map[string]string{metal.ShootLabel: "shoot--p--s", metal.ShootUIDLabel: "0c6d8a52-1111-4c1e-9d0a-6c1f7e2a9b11"}))
+	})
+
 	It("round-trips through the driver's strict decoder", func() {
 		in.config = &api.WorkerConfig{ServerTolerations: []api.ServerToleration{{Key: "k", Operator: "Exists"}}}
 		spec, err := buildProviderSpec(in, configPath)

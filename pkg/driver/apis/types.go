@@ -90,3 +90,38 @@ func Decode(raw []byte) (*ProviderSpec, error) {
 	}
 	return spec, nil
 }
+
+// Scope is the part of a provider spec that finding and deleting a Machine's objects needs: the scope labels and
+// the metadata keys of the IPAM entries (which name IPAddressClaims). Nothing else of the spec is read for it.
+type Scope struct {
+	// Labels are the provider spec's labels.
+	Labels map[string]string
+	// IPAMKeys are the metadata keys of the IPAM entries that could be decoded.
+	IPAMKeys []string
+}
+
+// DecodeScope decodes the Scope of a provider spec leniently: unknown fields, other fields of any shape and IPAM
+// entries that do not decode are ignored, so that the objects of a MachineClass written by an older or newer
+// version, or one that no longer validates, can still be found and deleted. Only labels that do not decode are an
+// error.
+func DecodeScope(raw []byte) (*Scope, error) {
+	var doc struct {
+		Labels     map[string]string `json:"labels"`
+		IPAMConfig json.RawMessage   `json:"ipamConfig"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("cannot decode the labels of providerSpec: %w", err)
+	}
+	scope := &Scope{Labels: doc.Labels}
+	var entries []struct {
+		MetadataKey string `json:"metadataKey"`
+	}
+	if err := json.Unmarshal(doc.IPAMConfig, &entries); err == nil {
+		for _, entry := range entries {
+			if entry.MetadataKey != "" {
+				scope.IPAMKeys = append(scope.IPAMKeys, entry.MetadataKey)
+			}
+		}
+	}
+	return scope, nil
+}

@@ -24,7 +24,7 @@ func ValidateProviderSpec(spec *apis.ProviderSpec, fldPath *field.Path) field.Er
 	if spec.Image == "" {
 		allErrs = append(allErrs, field.Required(fldPath.Child("image"), "an image is required"))
 	}
-	allErrs = append(allErrs, validateLabels(spec.Labels, fldPath.Child("labels"))...)
+	allErrs = append(allErrs, ValidateScopeLabels(spec.Labels, fldPath.Child("labels"))...)
 	allErrs = append(allErrs, validateSelector(spec.ServerSelector, fldPath.Child("serverSelector"))...)
 	allErrs = append(allErrs, validateTolerations(spec.ServerTolerations, fldPath.Child("serverTolerations"))...)
 	allErrs = append(allErrs, validateIPAMConfig(spec.IPAMConfig, spec.Metadata, fldPath.Child("ipamConfig"))...)
@@ -36,7 +36,9 @@ func ValidateProviderSpec(spec *apis.ProviderSpec, fldPath *field.Path) field.Er
 	return allErrs
 }
 
-func validateLabels(labels map[string]string, fldPath *field.Path) field.ErrorList {
+// ValidateScopeLabels validates the scope labels of a provider spec: required and valid labels. It is all the
+// validation deleting and listing machines needs.
+func ValidateScopeLabels(labels map[string]string, fldPath *field.Path) field.ErrorList {
 	if len(labels) == 0 {
 		// Without scope labels ListMachines would report every claim of a shared namespace as this shoot's.
 		return field.ErrorList{field.Required(fldPath, "labels scoping the claims to one shoot are required")}
