@@ -74,7 +74,7 @@ func (a *actuator) connect(ctx context.Context, infra *extensionsv1alpha1.Infras
 	if err != nil {
 		return nil, configurationProblem(err)
 	}
-	return &metalAPI{Client: c, namespace: creds.Namespace, scope: scopeLabels(infra)}, nil
+	return &metalAPI{Client: c, namespace: creds.Namespace, scope: scopeLabels(infra, cluster)}, nil
 }
 
 func regionConfig(cluster *extensionscontroller.Cluster, regionName string) (*api.RegionConfig, error) {
@@ -91,9 +91,10 @@ func regionConfig(cluster *extensionscontroller.Cluster, regionName string) (*ap
 
 // scopeLabels are the labels the machine driver puts on the shoot's ServerClaims, ignition Secrets and
 // IPAddressClaims (the worker controller writes them into every MachineClass's providerSpec.labels); the
-// controller touches nothing in the metal API without them.
-func scopeLabels(infra *extensionsv1alpha1.Infrastructure) client.MatchingLabels {
-	return client.MatchingLabels{metal.ShootLabel: infra.Namespace}
+// controller touches nothing in the metal API without them. The Shoot's UID makes the scope unique across gardens
+// that share a metal namespace, where technical IDs may repeat.
+func scopeLabels(infra *extensionsv1alpha1.Infrastructure, cluster *extensionscontroller.Cluster) client.MatchingLabels {
+	return metal.ScopeLabels(infra.Namespace, string(cluster.Shoot.UID))
 }
 
 func configurationProblem(err error) error {

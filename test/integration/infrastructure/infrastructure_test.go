@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/utils/ptr"
@@ -42,6 +43,7 @@ const region = "region-1"
 type shoot struct {
 	seedNamespace, metalNamespace string
 	machineType                   string
+	uid                           types.UID
 	hibernated, forceDelete       bool
 	infra                         *extensionsv1alpha1.Infrastructure
 }
@@ -378,6 +380,12 @@ var _ = Describe("Infrastructure controller", func() {
 			Spec:       metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "registry.example.com/os:1"},
 		}
 		Expect(metalAdmin.Create(ctx, foreign)).To(Succeed())
+		// A shoot of another garden that shares the metal namespace may have the same technical ID.
+		otherGarden := &metalv1alpha1.ServerClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: "other-garden", Labels: metal.ScopeLabels(s.seedNamespace, "other-garden-uid")},
+			Spec:       metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "registry.example.com/os:1"},
+		}
+		Expect(metalAdmin.Create(ctx, otherGarden)).To(Succeed())
 
 		Expect(seedClient.Delete(ctx, s.infra)).To(Succeed())
 		Eventually(func(g Gomega) {
@@ -408,8 +416,10 @@ var _ = Describe("Infrastructure controller", func() {
 		Eventually(func() bool {
 			return apierrors.IsNotFound(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), &extensionsv1alpha1.Infrastructure{}))
 		}).WithTimeout(time.Minute).Should(BeTrue())
-		Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
-		Expect(foreign.DeletionTimestamp).To(BeNil())
+		for _, other := range []*metalv1alpha1.ServerClaim{foreign, otherGarden} {
+			Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(other), other)).To(Succeed())
+			Expect(other.DeletionTimestamp).To(BeNil(), other.Name)
+		}
 	})
 
 	It("force deletion powers the shoot's claims off and deletes them without waiting", func(ctx SpecContext) {
@@ -458,6 +468,7 @@ func newShoot(ctx SpecContext, rules, clusterRules []rbacv1.PolicyRule) *shoot {
 		seedNamespace:  "shoot--test--" + id,
 		metalNamespace: "metal-" + id,
 		machineType:    "type-" + id,
+		uid:            uuid.NewUUID(),
 	}
 	for _, ns := range []string{s.metalNamespace} {
 		Expect(metalAdmin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
@@ -534,7 +545,7 @@ func (s *shoot) claim(ctx SpecContext, name string, finalizers ...string) *metal
 
 // scope are the labels the driver puts on the shoot's objects.
 func (s *shoot) scope() map[string]string {
-	return map[string]string{metal.ShootLabel: s.seedNamespace}
+	return metal.ScopeLabels(s.seedNamespace, string(s.uid))
 }
 
 // secret creates an ignition Secret of this shoot, as the driver does.
@@ -624,7 +635,7 @@ func (s *shoot) createRaw(ctx SpecContext, workers []gardencorev1beta1.Worker, p
 	}
 	shootObj := &gardencorev1beta1.Shoot{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Shoot"},
-		ObjectMeta: metav1.ObjectMeta{Name: "shoot", Namespace: "garden-test", Annotations: map[string]string{}},
+		ObjectMeta: metav1.ObjectMeta{Name: "shoot", Namespace: "garden-test", UID: s.uid, Annotations: map[string]string{}},
 		Spec: gardencorev1beta1.ShootSpec{
 			Region:   region,
 			Provider: gardencorev1beta1.Provider{Type: metal.Type, Workers: workers},
