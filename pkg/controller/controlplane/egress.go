@@ -1,6 +1,7 @@
 package controlplane
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -43,7 +44,8 @@ func metalAPIEgressLabels(kubeconfig []byte) (map[string]any, error) {
 func metalAPIServer(kubeconfig []byte) (string, int32, error) {
 	config, err := clientcmd.Load(kubeconfig)
 	if err != nil {
-		return "", 0, fmt.Errorf("parsing the metal kubeconfig: %w", err)
+		// The parser's error may quote the kubeconfig, which holds credentials: it is not passed on.
+		return "", 0, errors.New("the metal kubeconfig of the cloudprovider secret cannot be parsed")
 	}
 	context, ok := config.Contexts[config.CurrentContext]
 	if !ok {

@@ -62,5 +62,7 @@ var _ = Describe("Egress to the metal API", func() {
 		Expect(err).To(MatchError(ContainSubstring("server")))
 		_, err = metalAPIEgressLabels([]byte("current-context: missing\n"))
 		Expect(err).To(MatchError(ContainSubstring("current context")))
+		_, err = metalAPIEgressLabels([]byte("users: [{name: metal, user: {token: secret-token}}\n"))
+		Expect(err).To(MatchError(Not(ContainSubstring("secret-token"))))
 	})
 })
