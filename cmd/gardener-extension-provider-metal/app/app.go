@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	vpaautoscalingv1 "k8s.io/autoscaler/vertical-pod-autoscaler/pkg/apis/autoscaling.k8s.io/v1"
+	"k8s.io/client-go/rest"
+	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -115,7 +117,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			applyComponentConfig(configOpts.Completed())
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
-			return run(ctx, restOpts, mgrOpts, controllerSwitches, webhookOpts)
+			restConfig := seedRESTConfig(restOpts.Completed().Config, configOpts.Completed().ClientConnection)
+			return run(ctx, restConfig, mgrOpts, controllerSwitches, webhookOpts)
 		},
 	}
 	aggOption.AddFlags(cmd.Flags())
@@ -124,12 +127,12 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 
 func run(
 	ctx context.Context,
-	restOpts *extensionscmdcontroller.RESTOptions,
+	restConfig *rest.Config,
 	mgrOpts *extensionscmdcontroller.ManagerOptions,
 	controllerSwitches *extensionscmdcontroller.SwitchOptions,
 	webhookOpts *extensionscmdwebhook.AddToManagerOptions,
 ) error {
-	mgr, err := manager.New(restOpts.Completed().Config, mgrOpts.Completed().Options())
+	mgr, err := manager.New(restConfig, mgrOpts.Completed().Options())
 	if err != nil {
 		return fmt.Errorf("could not instantiate manager: %w", err)
 	}
@@ -167,6 +170,22 @@ func run(
 		return fmt.Errorf("error running manager: %w", err)
 	}
 	return nil
+}
+
+// seedRESTConfig returns a copy of the seed's REST configuration with the component configuration's client
+// connection applied: every client of the manager (cache, client, webhooks, the generic actuators' clients) is
+// built from it, so without it all of them share client-go's default limit of 5 requests per second. Empty
+// fields keep client-go's and controller-runtime's choice (the loader defaults the rate limits).
+func seedRESTConfig(base *rest.Config, cc *componentbaseconfig.ClientConnectionConfiguration) *rest.Config {
+	restConfig := rest.CopyConfig(base)
+	if cc == nil {
+		return restConfig
+	}
+	restConfig.QPS = cc.QPS
+	restConfig.Burst = int(cc.Burst)
+	restConfig.ContentType = cc.ContentType
+	restConfig.AcceptContentTypes = cc.AcceptContentTypes
+	return restConfig
 }
 
 // applyGeneralOptions hands the options every controller shares to the controllers' default add options.
