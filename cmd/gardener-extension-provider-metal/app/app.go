@@ -52,12 +52,18 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		configOpts    = &ConfigOptions{}
 		reconcileOpts = &extensionscmdcontroller.ReconcilerOptions{}
 
-		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		// An Infrastructure reconcile mostly waits for metal API round trips: more of them may wait at once.
+		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 20}
 		// DNS updates of one zone are serialized by the server anyway; one worker keeps them in order.
-		dnsRecordCtrlOpts    = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
-		controlPlaneCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
-		workerCtrlOpts       = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
-		healthCheckCtrlOpts  = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		dnsRecordCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
+		// A first ControlPlane reconcile mostly computes (the secrets manager generates two 3072-bit RSA keys), so
+		// more workers than a seed's cores only delay all of them alike.
+		controlPlaneCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 10}
+		// Gardener's generic Worker actuator blocks its worker while it polls the MachineDeployments every 5 s
+		// until machine-controller-manager reports them available; with 5 workers the Workers of a seed queue up
+		// behind those waits (scale benchmark, docs/development/testing.md).
+		workerCtrlOpts      = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 50}
+		healthCheckCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
 
 		heartbeatCtrlOpts = &extensionsheartbeatcmd.Options{
 			ExtensionName:        metal.Name,
