@@ -90,7 +90,11 @@ type result struct {
 	seed      requestCounts
 	metal     requestCounts
 	cpu       float64
+	runQueue  float64
 	throttled int
+	// load is the machine's 1-minute load average at the end of the phase, to judge how much other processes
+	// competed for the CPUs.
+	load string
 }
 
 func run(ctx context.Context, o options) error {
@@ -233,7 +237,11 @@ func measure(ctx context.Context, o options, t *tracker, ext *extension, seed, m
 	if err != nil {
 		return nil, err
 	}
-	r := &result{latencies: t.latencies(), makespan: makespan, errors: t.errorCount(), cpu: after.cpuSeconds - before.cpuSeconds, throttled: ext.throttled() - throttledBefore}
+	load, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return nil, err
+	}
+	r := &result{load: strings.Fields(string(load))[0], latencies: t.latencies(), makespan: makespan, errors: t.errorCount(), cpu: after.cpuSeconds - before.cpuSeconds, runQueue: after.runQueueSeconds - before.runQueueSeconds, throttled: ext.throttled() - throttledBefore}
 	if r.seed, err = seed.audit.count(func(user string) bool { return user == extensionUser }, from, to); err != nil {
 		return nil, err
 	}

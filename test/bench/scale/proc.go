@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -11,10 +12,13 @@ import (
 // supports (see proc(5)).
 const clockTicks = 100
 
-// usage is a process's CPU time so far and its resident set size.
+// usage is a process's CPU time so far, the time its threads waited for a CPU, and its resident set size.
 type usage struct {
 	cpuSeconds float64
-	rssMiB     float64
+	// runQueueSeconds is the time the process's threads were runnable but waited for a CPU: on a shared machine
+	// it tells the latency the other processes caused apart from the extension's own waits.
+	runQueueSeconds float64
+	rssMiB          float64
 }
 
 // readUsage reads utime and stime from /proc/<pid>/stat and VmRSS from /proc/<pid>/status.
@@ -49,5 +53,36 @@ func readUsage(pid int) (usage, error) {
 			}
 		}
 	}
-	return usage{cpuSeconds: (utime + stime) / clockTicks, rssMiB: rssKiB / 1024}, nil
+	runQueue, err := runQueueSeconds(pid)
+	if err != nil {
+		return usage{}, err
+	}
+	return usage{cpuSeconds: (utime + stime) / clockTicks, runQueueSeconds: runQueue, rssMiB: rssKiB / 1024}, nil
+}
+
+// runQueueSeconds sums the second field of /proc/<pid>/task/<tid>/schedstat, the nanoseconds each thread spent
+// waiting on a run queue (see the kernel's Documentation/scheduler/sched-stats.rst), over the current threads.
+func runQueueSeconds(pid int) (float64, error) {
+	paths, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			// The thread ended since the listing.
+			continue
+		}
+		fields := strings.Fields(string(data))
+		if len(fields) < 2 {
+			return 0, fmt.Errorf("unexpected %s: %q", path, data)
+		}
+		waited, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return 0, err
+		}
+		total += waited / 1e9
+	}
+	return total, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -47,8 +48,12 @@ func report(w io.Writer, o options, idle, loaded usage, first, unchanged *result
 
 	fmt.Fprintf(w, "\nextension process: CPU %.1f s first (%.3f per shoot), %.1f s unchanged (%.3f per shoot)\n",
 		first.cpu, first.cpu/n, unchanged.cpu, unchanged.cpu/n)
+	fmt.Fprintf(w, "extension process: waited for a CPU %.1f s first, %.1f s unchanged (summed over its threads)\n",
+		first.runQueue, unchanged.runQueue)
 	fmt.Fprintf(w, "extension process: RSS %.1f MiB idle, %.1f MiB after the first reconcile (%.3f MiB per shoot)\n",
 		idle.rssMiB, loaded.rssMiB, (loaded.rssMiB-idle.rssMiB)/n)
+	fmt.Fprintf(w, "machine: %d CPUs, 1-minute load average %s after the first, %s after the unchanged reconcile\n",
+		runtime.NumCPU(), first.load, unchanged.load)
 	fmt.Fprintf(w, "client-side throttling log lines: %d first, %d unchanged\n", first.throttled, unchanged.throttled)
 
 	if o.details {
