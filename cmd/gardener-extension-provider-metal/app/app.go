@@ -123,8 +123,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			applyComponentConfig(configOpts.Completed())
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
-			restConfig := seedRESTConfig(restOpts.Completed().Config, configOpts.Completed().ClientConnection)
-			return run(ctx, restConfig, mgrOpts, controllerSwitches, webhookOpts)
+			clientConnection := configOpts.Completed().ClientConnection
+			return run(ctx, withClientConnection(restOpts.Completed().Config, clientConnection), clientConnection, mgrOpts, controllerSwitches, webhookOpts)
 		},
 	}
 	aggOption.AddFlags(cmd.Flags())
@@ -134,6 +134,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 func run(
 	ctx context.Context,
 	restConfig *rest.Config,
+	clientConnection *componentbaseconfig.ClientConnectionConfiguration,
 	mgrOpts *extensionscmdcontroller.ManagerOptions,
 	controllerSwitches *extensionscmdcontroller.SwitchOptions,
 	webhookOpts *extensionscmdwebhook.AddToManagerOptions,
@@ -161,7 +162,7 @@ func run(
 	if err := addHealthChecks(mgr); err != nil {
 		return err
 	}
-	gardenCluster, err := addGardenCluster(mgr)
+	gardenCluster, err := addGardenCluster(mgr, clientConnection)
 	if err != nil {
 		return err
 	}
@@ -178,11 +179,12 @@ func run(
 	return nil
 }
 
-// seedRESTConfig returns a copy of the seed's REST configuration with the component configuration's client
-// connection applied: every client of the manager (cache, client, webhooks, the generic actuators' clients) is
-// built from it, so without it all of them share client-go's default limit of 5 requests per second. Empty
-// fields keep client-go's and controller-runtime's choice (the loader defaults the rate limits).
-func seedRESTConfig(base *rest.Config, cc *componentbaseconfig.ClientConnectionConfiguration) *rest.Config {
+// withClientConnection returns a copy of a REST configuration with the component configuration's client connection
+// applied. The seed's is the one every client of the manager is built from (cache, client, webhooks, the generic
+// actuators' clients), so without it all of them were held to client-go's default of 5 requests per second; the
+// garden cluster's gets the same. Empty fields keep client-go's and controller-runtime's choice (the loader
+// defaults the rate limits).
+func withClientConnection(base *rest.Config, cc *componentbaseconfig.ClientConnectionConfiguration) *rest.Config {
 	restConfig := rest.CopyConfig(base)
 	if cc == nil {
 		return restConfig

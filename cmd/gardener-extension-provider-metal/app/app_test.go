@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-var _ = Describe("seed REST configuration", func() {
+var _ = Describe("REST configuration with the client connection", func() {
 	base := func() *rest.Config {
 		return &rest.Config{Host: "https://seed.example.com", BearerToken: "token"}
 	}
@@ -23,7 +23,7 @@ var _ = Describe("seed REST configuration", func() {
 
 	It("applies the example component configuration's client connection", func() {
 		opts := loadConfig(filepath.Join("..", "..", "..", "example", "component-config.yaml"))
-		restConfig := seedRESTConfig(base(), opts.Completed().ClientConnection)
+		restConfig := withClientConnection(base(), opts.Completed().ClientConnection)
 		Expect(restConfig.QPS).To(BeEquivalentTo(100))
 		Expect(restConfig.Burst).To(Equal(130))
 		Expect(restConfig.ContentType).To(Equal("application/json"))
@@ -35,7 +35,7 @@ var _ = Describe("seed REST configuration", func() {
 	It("uses Gardener's rate limits for seed components when the configuration sets none", func() {
 		path := filepath.Join(GinkgoT().TempDir(), "config.yaml")
 		Expect(os.WriteFile(path, []byte("apiVersion: metal.provider.extensions.config.gardener.cloud/v1alpha1\nkind: ControllerConfiguration\n"), 0o600)).To(Succeed())
-		restConfig := seedRESTConfig(base(), loadConfig(path).Completed().ClientConnection)
+		restConfig := withClientConnection(base(), loadConfig(path).Completed().ClientConnection)
 		Expect(restConfig.QPS).To(BeEquivalentTo(100))
 		Expect(restConfig.Burst).To(Equal(130))
 		// Empty, so that controller-runtime sends custom resources as JSON and built-in kinds as protobuf.
@@ -46,7 +46,7 @@ var _ = Describe("seed REST configuration", func() {
 	It("leaves the configuration it was given unchanged", func() {
 		given := base()
 		opts := loadConfig(filepath.Join("..", "..", "..", "example", "component-config.yaml"))
-		Expect(seedRESTConfig(given, opts.Completed().ClientConnection)).NotTo(BeIdenticalTo(given))
+		Expect(withClientConnection(given, opts.Completed().ClientConnection)).NotTo(BeIdenticalTo(given))
 		Expect(given.QPS).To(BeZero())
 		Expect(given.Burst).To(BeZero())
 	})
