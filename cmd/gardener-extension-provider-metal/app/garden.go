@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -21,8 +22,8 @@ const GardenKubeconfigEnv = "GARDEN_KUBECONFIG"
 // otherwise. The Worker actuator needs it to restore machines from the ShootState when a restored Worker's status
 // holds no machine state (Gardener's genericactuator, actuator_restore.go); provider-local wires it the same way
 // (cmd/gardener-extension-provider-local/app). The kubeconfig's token file is rotated by gardenlet, hence
-// AuthTokenFile.
-func addGardenCluster(mgr manager.Manager) (cluster.Cluster, error) {
+// AuthTokenFile. The client connection of the component configuration applies to it as to the seed.
+func addGardenCluster(mgr manager.Manager, clientConnection *componentbaseconfig.ClientConnectionConfiguration) (cluster.Cluster, error) {
 	path := os.Getenv(GardenKubeconfigEnv)
 	if path == "" {
 		return nil, nil
@@ -31,7 +32,7 @@ func addGardenCluster(mgr manager.Manager) (cluster.Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the garden kubeconfig %s: %w", path, err)
 	}
-	gardenCluster, err := cluster.New(config, func(opts *cluster.Options) {
+	gardenCluster, err := cluster.New(withClientConnection(config, clientConnection), func(opts *cluster.Options) {
 		opts.Scheme = kubernetes.GardenScheme
 		opts.Logger = mgr.GetLogger().WithName("garden")
 	})

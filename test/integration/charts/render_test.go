@@ -128,7 +128,9 @@ var _ = Describe("Deployment charts", func() {
 						"--webhook-config-server-port=10250",
 						"--metrics-bind-address=:8080",
 						"--health-bind-address=:8081",
-						"--infrastructure-max-concurrent-reconciles=5",
+						"--infrastructure-max-concurrent-reconciles=20",
+						"--controlplane-max-concurrent-reconciles=10",
+						"--worker-max-concurrent-reconciles=50",
 						"--dnsrecord-max-concurrent-reconciles=1",
 						"--heartbeat-namespace="+ns,
 					))
