@@ -13,16 +13,21 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/backup/s3"
 )
 
-// newS3Client returns the controllers' S3 client for the backup secret data.
+// newS3Client returns the controllers' S3 client for the backup secret data, with the suite's options.
 func newS3Client(data map[string]string) *s3.Client {
+	return newS3ClientWith(Default, data, s3Options)
+}
+
+// newS3ClientWith returns the controllers' S3 client for the backup secret data and options.
+func newS3ClientWith(g Gomega, data map[string]string, opts s3.Options) *s3.Client {
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "backup", Namespace: gardenNamespace}, Data: map[string][]byte{}}
 	for k, v := range data {
 		secret.Data[k] = []byte(v)
 	}
 	cfg, err := s3.ConfigFromSecret(secret, region)
-	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	c, err := s3.NewClient(cfg, s3Options)
-	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
+	c, err := s3.NewClient(cfg, opts)
+	g.Expect(err).NotTo(HaveOccurred())
 	return c
 }
 

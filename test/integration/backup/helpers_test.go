@@ -112,6 +112,11 @@ func expectGone(obj client.Object) {
 
 // putObjects uploads n small objects under prefix, 16 at a time.
 func putObjects(c *minio.Client, bucket, prefix string, n int) {
+	putObjectsWith(Default, c, bucket, prefix, n)
+}
+
+// putObjectsWith is putObjects for a Gomega of its own (benchmarks).
+func putObjectsWith(g Gomega, c *minio.Client, bucket, prefix string, n int) {
 	var (
 		wg   sync.WaitGroup
 		errs = make(chan error, n)
@@ -131,7 +136,7 @@ func putObjects(c *minio.Client, bucket, prefix string, n int) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		ExpectWithOffset(1, err).NotTo(HaveOccurred())
+		g.Expect(err).NotTo(HaveOccurred())
 	}
 }
 
