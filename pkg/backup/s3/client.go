@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -134,22 +135,25 @@ func (c *Client) BucketExists(ctx context.Context, bucket string) (bool, error) 
 	return exists, classify("could not check bucket "+bucket, err)
 }
 
-// DeleteBucket deletes every object of the bucket and then the bucket. A bucket that does not exist is no error;
-// one that belongs to someone else is left alone and reported as ErrBucketNotOwned.
-func (c *Client) DeleteBucket(ctx context.Context, bucket string, progress func(deleted int)) error {
+// DeleteBucket deletes every object of the bucket and then the bucket. A bucket that does not exist is no error.
+// A bucket that belongs to someone else is left alone, it was never ours: then DeleteBucket reports false.
+func (c *Client) DeleteBucket(ctx context.Context, bucket string, progress func(deleted int)) (bool, error) {
 	// Creating the bucket is the one request that tells the bucket's owner; the new, empty bucket of a missing
 	// one is deleted right away.
 	if _, err := c.EnsureBucket(ctx, bucket); err != nil {
-		return err
+		if errors.Is(err, ErrBucketNotOwned) {
+			return false, nil
+		}
+		return false, err
 	}
 	if _, err := c.DeleteObjects(ctx, bucket, "", progress); err != nil {
-		return err
+		return true, err
 	}
 	err := c.client.RemoveBucket(ctx, bucket)
 	if err != nil && minio.ToErrorResponse(err).Code != codeNoSuchBucket {
-		return classify("could not delete bucket "+bucket, err)
+		return true, classify("could not delete bucket "+bucket, err)
 	}
-	return nil
+	return true, nil
 }
 
 // DeleteObjects deletes every object under prefix (every version of it in a versioned bucket), batch by batch:

@@ -44,7 +44,8 @@ func (a *actuator) Reconcile(ctx context.Context, log logr.Logger, bb *extension
 	return nil
 }
 
-// Delete deletes every object of the bucket and the bucket. It continues where an earlier attempt stopped.
+// Delete deletes every object of the bucket and the bucket; it continues where an earlier attempt stopped. A
+// bucket of that name owned by someone else is left alone.
 func (a *actuator) Delete(ctx context.Context, log logr.Logger, bb *extensionsv1alpha1.BackupBucket) error {
 	s3Client, err := a.newS3Client(ctx, bb)
 	if err != nil {
@@ -53,8 +54,13 @@ func (a *actuator) Delete(ctx context.Context, log logr.Logger, bb *extensionsv1
 	progress := func(deleted int) {
 		log.Info("Deleting the objects of the bucket", "bucket", bb.Name, "deleted", deleted)
 	}
-	if err := s3Client.DeleteBucket(ctx, bb.Name, progress); err != nil {
+	owned, err := s3Client.DeleteBucket(ctx, bb.Name, progress)
+	if err != nil {
 		return s3.WithErrorCodes(err)
+	}
+	if !owned {
+		log.Info("Left the bucket alone: it belongs to someone else", "bucket", bb.Name)
+		return nil
 	}
 	log.Info("Deleted bucket", "bucket", bb.Name)
 	return nil

@@ -31,6 +31,7 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/backup/s3"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupbucket"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupentry"
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/seaweedfs"
 )
 
 func TestBackup(t *testing.T) {
@@ -52,7 +53,7 @@ var (
 	ctx        = context.Background()
 	testClient client.Client
 	testEnv    *envtest.Environment
-	store      *seaweedFS
+	store      *seaweedfs.Server
 	// admin is an S3 client of the backup secrets' identity, for setting up and checking the store.
 	admin *minio.Client
 	// other is an S3 client of a second identity, the owner of buckets the controller must not adopt.
@@ -68,9 +69,9 @@ var _ = BeforeSuite(func() {
 	SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
 
 	By("Starting SeaweedFS")
-	store = startSeaweedFS(Default, func(f func()) { DeferCleanup(f) })
-	admin = newMinioClient(store.httpEndpoint, gardenerIdentity)
-	other = newMinioClient(store.httpEndpoint, otherIdentity)
+	store = seaweedfs.Start(Default, func(f func()) { DeferCleanup(f) })
+	admin = newMinioClient(store.HTTPEndpoint, seaweedfs.GardenerIdentity)
+	other = newMinioClient(store.HTTPEndpoint, seaweedfs.OtherIdentity)
 
 	By("Starting kube-apiserver and etcd with the Gardener extension CRDs")
 	testEnv = &envtest.Environment{
@@ -110,11 +111,11 @@ var _ = BeforeSuite(func() {
 })
 
 // newMinioClient returns a plain S3 client of the store for the test's own requests.
-func newMinioClient(endpoint string, id identity) *minio.Client {
+func newMinioClient(endpoint string, id seaweedfs.Identity) *minio.Client {
 	u, err := url.Parse(endpoint)
 	Expect(err).NotTo(HaveOccurred())
 	c, err := minio.New(u.Host, &minio.Options{
-		Creds:        credentials.NewStaticV4(id.accessKey, id.secretKey, ""),
+		Creds:        credentials.NewStaticV4(id.AccessKey, id.SecretKey, ""),
 		Region:       region,
 		BucketLookup: minio.BucketLookupPath,
 	})

@@ -13,6 +13,7 @@ import (
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/seaweedfs"
 )
 
 // createBackupBucket creates a BackupBucket of type metal for the secret; its name is the bucket's.
@@ -100,18 +101,18 @@ var _ = Describe("BackupBucket", func() {
 			data[metal.BackupS3ForcePathStyleKey] = "yes"
 		}, gardencorev1beta1.ErrorConfigurationProblem, "data[secretAccessKey]: Invalid value"),
 		Entry("https endpoint with a CA that did not sign its certificate", func(data map[string]string) {
-			data[metal.BackupEndpointKey] = store.httpsEndpoint
-			data[metal.BackupTrustedCACertKey] = string(newCACert(Default))
+			data[metal.BackupEndpointKey] = store.HTTPSEndpoint
+			data[metal.BackupTrustedCACertKey] = string(seaweedfs.NewCACert(Default))
 		}, gardencorev1beta1.ErrorConfigurationProblem, "certificate"),
 		Entry("https endpoint verified with the system CAs", func(data map[string]string) {
-			data[metal.BackupEndpointKey] = store.httpsEndpoint
+			data[metal.BackupEndpointKey] = store.HTTPSEndpoint
 		}, gardencorev1beta1.ErrorConfigurationProblem, "certificate"),
 	)
 
 	DescribeTable("works over TLS",
 		func(mutate func(map[string]string)) {
 			secret := createSecret(secretData(func(data map[string]string) {
-				data[metal.BackupEndpointKey] = store.httpsEndpoint
+				data[metal.BackupEndpointKey] = store.HTTPSEndpoint
 				mutate(data)
 			}))
 			bb := createBackupBucket(secret)
@@ -124,7 +125,7 @@ var _ = Describe("BackupBucket", func() {
 			Expect(admin.BucketExists(ctx, bb.Name)).To(BeFalse())
 		},
 		Entry("with the custom CA in trustedCaCert", func(data map[string]string) {
-			data[metal.BackupTrustedCACertKey] = string(store.caCert)
+			data[metal.BackupTrustedCACertKey] = string(store.CACert)
 		}),
 		Entry("with insecureSkipVerify", func(data map[string]string) {
 			data[metal.BackupInsecureSkipVerifyKey] = "true"

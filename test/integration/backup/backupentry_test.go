@@ -20,6 +20,7 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/backup/s3"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupentry"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/seaweedfs"
 )
 
 // createShootNamespace creates the control plane namespace of a shoot, where the etcd-backup secret goes.
@@ -68,7 +69,7 @@ var _ = Describe("BackupEntry", func() {
 	BeforeEach(func() {
 		bucket = uniqueName("entries")
 		makeBucket(admin, bucket)
-		DeferCleanup(func() { Expect(newS3Client(secretData(nil)).DeleteBucket(ctx, bucket, nil)).To(Succeed()) })
+		DeferCleanup(func() { Expect(newS3Client(secretData(nil)).DeleteBucket(ctx, bucket, nil)).To(BeTrue()) })
 		secret = createSecret(secretData(func(data map[string]string) { delete(data, metal.BackupRegionKey) }))
 		shootNamespace = createShootNamespace()
 	})
@@ -80,9 +81,9 @@ var _ = Describe("BackupEntry", func() {
 
 		etcdSecret := etcdBackupSecret(shootNamespace)(Default)
 		Expect(etcdSecret.Data).To(Equal(map[string][]byte{
-			metal.BackupAccessKeyIDKey:               []byte(gardenerIdentity.accessKey),
-			metal.BackupSecretAccessKeyKey:           []byte(gardenerIdentity.secretKey),
-			metal.BackupEndpointKey:                  []byte(store.httpEndpoint),
+			metal.BackupAccessKeyIDKey:               []byte(seaweedfs.GardenerIdentity.AccessKey),
+			metal.BackupSecretAccessKeyKey:           []byte(seaweedfs.GardenerIdentity.SecretKey),
+			metal.BackupEndpointKey:                  []byte(store.HTTPEndpoint),
 			metal.BackupS3ForcePathStyleKey:          []byte("true"),
 			metal.BackupRegionKey:                    []byte(region),
 			v1beta1constants.DataKeyBackupBucketName: []byte(bucket),
@@ -166,7 +167,7 @@ var _ = Describe("BackupEntry", func() {
 
 		By("fixing them")
 		patch = client.MergeFrom(secret.DeepCopy())
-		secret.Data[metal.BackupSecretAccessKeyKey] = []byte(gardenerIdentity.secretKey)
+		secret.Data[metal.BackupSecretAccessKeyKey] = []byte(seaweedfs.GardenerIdentity.SecretKey)
 		Expect(testClient.Patch(ctx, secret, patch)).To(Succeed())
 		expectGone(be)
 		Expect(countObjects(admin, bucket, prefix, false)).To(BeZero())

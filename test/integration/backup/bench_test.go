@@ -8,6 +8,7 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/backup/s3"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupentry"
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/seaweedfs"
 )
 
 // BenchmarkDeleteEntry measures how fast the BackupEntry deletion empties a large entry on SeaweedFS: the objects
@@ -16,8 +17,8 @@ import (
 func BenchmarkDeleteEntry(b *testing.B) {
 	const objects = 5000
 	g := NewGomegaWithT(b)
-	store = startSeaweedFS(g, b.Cleanup)
-	admin = newMinioClient(store.httpEndpoint, gardenerIdentity)
+	store = seaweedfs.Start(g, b.Cleanup)
+	admin = newMinioClient(store.HTTPEndpoint, seaweedfs.GardenerIdentity)
 	c := newS3ClientWith(g, secretData(nil), s3.Options{})
 
 	bucket := uniqueName("bench")

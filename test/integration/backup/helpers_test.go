@@ -20,6 +20,7 @@ import (
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/seaweedfs"
 )
 
 // uniqueName returns a name valid for Kubernetes objects and S3 buckets alike.
@@ -30,10 +31,10 @@ func uniqueName(prefix string) string {
 // secretData is the data of a backup secret for the store's http endpoint with the gardener identity.
 func secretData(mutate func(map[string]string)) map[string]string {
 	data := map[string]string{
-		metal.BackupAccessKeyIDKey:      gardenerIdentity.accessKey,
-		metal.BackupSecretAccessKeyKey:  gardenerIdentity.secretKey,
+		metal.BackupAccessKeyIDKey:      seaweedfs.GardenerIdentity.AccessKey,
+		metal.BackupSecretAccessKeyKey:  seaweedfs.GardenerIdentity.SecretKey,
 		metal.BackupRegionKey:           region,
-		metal.BackupEndpointKey:         store.httpEndpoint,
+		metal.BackupEndpointKey:         store.HTTPEndpoint,
 		metal.BackupS3ForcePathStyleKey: "true",
 	}
 	if mutate != nil {

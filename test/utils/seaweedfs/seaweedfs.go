@@ -1,4 +1,6 @@
-package backup_test
+// Package seaweedfs starts a real SeaweedFS (`weed server` with its S3 gateway, built by hack/seaweedfs.sh) on
+// loopback ports for the backup tests: http and https with a CA of its own, and two identities.
+package seaweedfs
 
 import (
 	"crypto/ecdsa"
@@ -21,31 +23,32 @@ import (
 	"github.com/onsi/gomega/gexec"
 )
 
-// identity is an S3 user of the SeaweedFS under test.
-type identity struct {
-	accessKey, secretKey string
+// Identity is an S3 user of the SeaweedFS under test.
+type Identity struct {
+	// AccessKey and SecretKey are its credentials.
+	AccessKey, SecretKey string
 }
 
 var (
-	// gardenerIdentity is the one of the backup secrets.
-	gardenerIdentity = identity{accessKey: "AKIAGARDENERBACKUP01", secretKey: "gardener-backup-secret-key-0123456789"}
-	// otherIdentity owns buckets the controller must not adopt.
-	otherIdentity = identity{accessKey: "AKIAOTHERTENANT00001", secretKey: "other-tenant-secret-key-0123456789"}
+	// GardenerIdentity is the identity of the backup secrets.
+	GardenerIdentity = Identity{AccessKey: "AKIAGARDENERBACKUP01", SecretKey: "gardener-backup-secret-key-0123456789"}
+	// OtherIdentity owns buckets the controllers must not adopt.
+	OtherIdentity = Identity{AccessKey: "AKIAOTHERTENANT00001", SecretKey: "other-tenant-secret-key-0123456789"}
 )
 
-// seaweedFS is a running SeaweedFS (master, volume, filer and S3 gateway in one `weed server`) on loopback
-// ports, serving S3 over http and https.
-type seaweedFS struct {
-	// httpEndpoint and httpsEndpoint are the S3 endpoints as a backup secret names them.
-	httpEndpoint, httpsEndpoint string
-	// caCert is the PEM CA certificate that signed the https endpoint's certificate.
-	caCert []byte
+// Server is a running SeaweedFS (master, volume, filer and S3 gateway in one `weed server`) on loopback ports,
+// serving S3 over http and https.
+type Server struct {
+	// HTTPEndpoint and HTTPSEndpoint are the S3 endpoints as a backup secret names them.
+	HTTPEndpoint, HTTPSEndpoint string
+	// CACert is the PEM CA certificate that signed the https endpoint's certificate.
+	CACert []byte
 }
 
-// startSeaweedFS starts `weed server` from SEAWEEDFS_ASSETS (hack/seaweedfs.sh) with two admin identities and a
+// Start starts `weed server` from SEAWEEDFS_ASSETS (hack/seaweedfs.sh) with two admin identities and a
 // TLS certificate for 127.0.0.1 signed by a CA of its own, waits until the S3 gateway answers and registers
 // its shutdown with cleanup.
-func startSeaweedFS(g Gomega, cleanup func(func())) *seaweedFS {
+func Start(g Gomega, cleanup func(func())) *Server {
 	assets := os.Getenv("SEAWEEDFS_ASSETS")
 	g.Expect(assets).NotTo(BeEmpty(),
 		"SEAWEEDFS_ASSETS is not set: run the suite with SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh) (or via hack/test.sh)")
@@ -54,7 +57,7 @@ func startSeaweedFS(g Gomega, cleanup func(func())) *seaweedFS {
 	cleanup(func() { _ = os.RemoveAll(dir) })
 
 	config := map[string]any{"identities": []map[string]any{
-		s3Identity("gardener", gardenerIdentity), s3Identity("other", otherIdentity),
+		s3Identity("gardener", GardenerIdentity), s3Identity("other", OtherIdentity),
 	}}
 	configJSON, err := json.Marshal(config)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -87,14 +90,14 @@ func startSeaweedFS(g Gomega, cleanup func(func())) *seaweedFS {
 		_ = log.Close()
 	})
 
-	s := &seaweedFS{
-		httpEndpoint:  "http://127.0.0.1:" + ports[6],
-		httpsEndpoint: "https://127.0.0.1:" + ports[7],
-		caCert:        caCert,
+	s := &Server{
+		HTTPEndpoint:  "http://127.0.0.1:" + ports[6],
+		HTTPSEndpoint: "https://127.0.0.1:" + ports[7],
+		CACert:        caCert,
 	}
 	// The gateway answers anonymous requests with 403 once it serves.
 	g.Eventually(func() error {
-		resp, err := http.Get(s.httpEndpoint + "/")
+		resp, err := http.Get(s.HTTPEndpoint + "/")
 		if err != nil {
 			return err
 		}
@@ -114,10 +117,10 @@ func waitExited(session *gexec.Session, timeout time.Duration) bool {
 }
 
 // s3Identity is an identity of SeaweedFS's S3 configuration (-s3.config) with all actions.
-func s3Identity(name string, id identity) map[string]any {
+func s3Identity(name string, id Identity) map[string]any {
 	return map[string]any{
 		"name":        name,
-		"credentials": []map[string]string{{"accessKey": id.accessKey, "secretKey": id.secretKey}},
+		"credentials": []map[string]string{{"accessKey": id.AccessKey, "secretKey": id.SecretKey}},
 		"actions":     []string{"Admin", "Read", "Write", "List", "Tagging"},
 	}
 }
@@ -178,8 +181,8 @@ func writeServerCertificate(g Gomega, dir string) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 }
 
-// newCACert returns a PEM CA certificate that signed nothing the store presents.
-func newCACert(g Gomega) []byte {
+// NewCACert returns a PEM CA certificate that signed nothing the store presents.
+func NewCACert(g Gomega) []byte {
 	dir, err := os.MkdirTemp("", "other-ca-")
 	g.Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = os.RemoveAll(dir) }()
