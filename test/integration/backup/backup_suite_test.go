@@ -112,13 +112,18 @@ var _ = BeforeSuite(func() {
 
 // newMinioClient returns a plain S3 client of the store for the test's own requests.
 func newMinioClient(endpoint string, id seaweedfs.Identity) *minio.Client {
+	return newMinioClientWith(Default, endpoint, id)
+}
+
+// newMinioClientWith is newMinioClient for a Gomega of its own (benchmarks).
+func newMinioClientWith(g Gomega, endpoint string, id seaweedfs.Identity) *minio.Client {
 	u, err := url.Parse(endpoint)
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	c, err := minio.New(u.Host, &minio.Options{
 		Creds:        credentials.NewStaticV4(id.AccessKey, id.SecretKey, ""),
 		Region:       region,
 		BucketLookup: minio.BucketLookupPath,
 	})
-	Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(HaveOccurred())
 	return c
 }

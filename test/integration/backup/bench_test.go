@@ -18,7 +18,7 @@ func BenchmarkDeleteEntry(b *testing.B) {
 	const objects = 5000
 	g := NewGomegaWithT(b)
 	store = seaweedfs.Start(g, b.Cleanup)
-	admin = newMinioClient(store.HTTPEndpoint, seaweedfs.GardenerIdentity)
+	admin = newMinioClientWith(g, store.HTTPEndpoint, seaweedfs.GardenerIdentity)
 	c := newS3ClientWith(g, secretData(nil), s3.Options{})
 
 	bucket := uniqueName("bench")
