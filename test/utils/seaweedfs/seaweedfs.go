@@ -88,6 +88,7 @@ func Start(g Gomega, cleanup func(func())) *Server {
 			waitExited(session, 10*time.Second)
 		}
 		_ = log.Close()
+		removeSockets(ports)
 	})
 
 	s := &Server{
@@ -104,6 +105,17 @@ func Start(g Gomega, cleanup func(func())) *Server {
 		return resp.Body.Close()
 	}).WithTimeout(60*time.Second).WithPolling(250*time.Millisecond).Should(Succeed(), "SeaweedFS did not start; see %s", log.Name())
 	return s
+}
+
+// removeSockets removes the unix sockets `weed server` leaves behind: it derives their names in /tmp from its
+// ports (weed/command/server.go and mini.go, /tmp/seaweedfs-<component>[-grpc]-<port>.sock).
+func removeSockets(ports []string) {
+	for _, port := range ports {
+		sockets, _ := filepath.Glob("/tmp/seaweedfs-*-" + port + ".sock")
+		for _, socket := range sockets {
+			_ = os.Remove(socket)
+		}
+	}
 }
 
 // waitExited reports whether the process exited within timeout.
