@@ -57,7 +57,8 @@ var requiredPermissions = func() []permission {
 	add(metalGroup, "servers", true, "get", "list", "watch")
 	add(metalGroup, "serverclaims", false, "get", "list", "watch", "create", "patch", "delete")
 	add(metalGroup, "servermaintenances", false, "list", "watch")
-	add("", "secrets", false, "create", "patch", "delete")
+	// The driver reads an ignition Secret before it writes or deletes one, to leave another shoot's alone.
+	add("", "secrets", false, "get", "create", "patch", "delete")
 	add(ipamGroup, "ipaddressclaims", false, "get", "list", "watch", "create", "patch", "delete")
 	add(ipamGroup, "ipaddresses", false, "get", "list", "watch")
 	return perms
