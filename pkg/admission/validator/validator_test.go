@@ -85,22 +85,43 @@ var _ = Describe("Validators", func() {
 			},
 			Entry("infrastructureConfig with an unknown field", func() {
 				shoot.Spec.Provider.InfrastructureConfig = raw(`{` + apiVersion + `,"kind":"InfrastructureConfig","netwerks":[]}`)
-			}, "spec.provider.infrastructureConfig"),
+			}, "spec.provider.infrastructureConfig.netwerks"),
+			Entry("infrastructureConfig with a CIDR of the wrong type in its second network", func() {
+				shoot.Spec.Provider.InfrastructureConfig = raw(`{` + apiVersion + `,"kind":"InfrastructureConfig","networks":[{"name":"a","cidr":"10.0.0.0/24"},{"name":"b","cidr":24}]}`)
+			}, "spec.provider.infrastructureConfig.networks[1].cidr"),
 			Entry("controlPlaneConfig of the wrong kind", func() {
 				shoot.Spec.Provider.ControlPlaneConfig = raw(`{` + apiVersion + `,"kind":"WorkerConfig"}`)
-			}, "spec.provider.controlPlaneConfig"),
+			}, "spec.provider.controlPlaneConfig.kind"),
+			Entry("worker's metadata value of the wrong type", func() {
+				shoot.Spec.Provider.Workers[0].ProviderConfig = raw(`{` + apiVersion + `,"kind":"WorkerConfig","metadata":{"rack":7}}`)
+			}, "spec.provider.workers[0].providerConfig.metadata[rack]"),
 			Entry("second worker's providerConfig that is no JSON", func() {
 				shoot.Spec.Provider.Workers[1].ProviderConfig = raw(`{not json`)
 			}, "spec.provider.workers[1].providerConfig"),
 		)
 
-		It("says which CloudProfile is missing", func() {
-			Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`CloudProfile "metal" does not exist`)))
+		It("reports a missing CloudProfile on the reference", func() {
+			Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.cloudProfile.name: Not found: "metal"`)))
 		})
 
-		It("says which NamespacedCloudProfile is missing", func() {
+		It("reports a missing CloudProfile on the deprecated cloudProfileName", func() {
+			shoot.Spec.CloudProfile, shoot.Spec.CloudProfileName = nil, new("metal")
+			Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.cloudProfileName: Not found: "metal"`)))
+		})
+
+		It("reports a missing NamespacedCloudProfile on the reference", func() {
 			shoot.Spec.CloudProfile = &core.CloudProfileReference{Kind: "NamespacedCloudProfile", Name: "custom"}
-			Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring("NamespacedCloudProfile garden-dev/custom referenced by the shoot does not exist")))
+			Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.cloudProfile.name: Not found: "custom"`)))
+		})
+
+		It("reports a CloudProfile whose providerConfig cannot be decoded on the reference", func() {
+			Expect(reader.Create(ctx, &gardencorev1beta1.CloudProfile{
+				ObjectMeta: metav1.ObjectMeta{Name: "metal"},
+				Spec:       gardencorev1beta1.CloudProfileSpec{Type: "metal", ProviderConfig: raw(`{` + apiVersion + `,"kind":"CloudProfileConfig","regionConfigs":[{"name":"r","server":"https://m","certificateAuthorityData":"%%%"}]}`)},
+			})).To(Succeed())
+			err := val.Validate(ctx, shoot, nil)
+			Expect(err).To(MatchError(ContainSubstring(`spec.cloudProfile.name: Invalid value`)))
+			Expect(err).To(MatchError(ContainSubstring(`regionConfigs[0].certificateAuthorityData`)))
 		})
 
 		It("refuses a NamespacedCloudProfile that has not been reconciled yet", func() {
@@ -138,7 +159,15 @@ var _ = Describe("Validators", func() {
 
 		It("reports a providerConfig that cannot be decoded on its path", func() {
 			cloudProfile.Spec.ProviderConfig = raw(`{` + apiVersion + `,"kind":"CloudProfileConfig","machineImagez":[]}`)
-			Expect(val.Validate(ctx, cloudProfile, nil)).To(MatchError(ContainSubstring("spec.providerConfig: Invalid value")))
+			Expect(val.Validate(ctx, cloudProfile, nil)).To(MatchError(ContainSubstring("spec.providerConfig.machineImagez: Invalid value")))
+		})
+
+		It("reports bad base64 in a CA bundle on the bundle's path", func() {
+			cloudProfile.Spec.ProviderConfig = raw(`{` + apiVersion + `,"kind":"CloudProfileConfig","regionConfigs":[` +
+				`{"name":"a","server":"https://metal-a"},{"name":"b","server":"https://metal-b","certificateAuthorityData":"not base64!"}]}`)
+			err := val.Validate(ctx, cloudProfile, nil)
+			Expect(err).To(MatchError(ContainSubstring("spec.providerConfig.regionConfigs[1].certificateAuthorityData: Invalid value")))
+			Expect(err).To(MatchError(ContainSubstring("illegal base64 data")))
 		})
 
 		It("ignores CloudProfiles of other providers", func() {
@@ -161,8 +190,8 @@ var _ = Describe("Validators", func() {
 			}
 		})
 
-		It("says which parent is missing", func() {
-			Expect(val.Validate(ctx, profile, nil)).To(MatchError(ContainSubstring(`CloudProfile "metal" does not exist`)))
+		It("reports a missing parent on the parent reference", func() {
+			Expect(val.Validate(ctx, profile, nil)).To(MatchError(ContainSubstring(`spec.parent.name: Not found: "metal"`)))
 		})
 
 		It("reports a providerConfig that cannot be decoded on its path", func() {
@@ -173,7 +202,7 @@ var _ = Describe("Validators", func() {
 			})).To(Succeed())
 			profile.Spec.ProviderConfig = raw(`{` + apiVersion + `,"kind":"CloudProfileConfig","machineTypez":[]}`)
 
-			Expect(val.Validate(ctx, profile, nil)).To(MatchError(ContainSubstring("spec.providerConfig: Invalid value")))
+			Expect(val.Validate(ctx, profile, nil)).To(MatchError(ContainSubstring("spec.providerConfig.machineTypez: Invalid value")))
 		})
 	})
 

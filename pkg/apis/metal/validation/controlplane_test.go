@@ -21,7 +21,7 @@ var _ = Describe("ControlPlaneConfig", func() {
 			Type:       ptr.To("calico"),
 			Pods:       ptr.To("100.96.0.0/11"),
 			Services:   ptr.To("100.64.0.0/13"),
-			IPFamilies: []core.IPFamily{core.IPFamilyIPv4},
+			IPFamilies: []core.IPFamily{core.IPFamilyIPv4, core.IPFamilyIPv6},
 		}
 	}
 	// newConfig uses MetalLB with L2 and Calico BGP; the metal load balancer is tested on its own because it
@@ -118,7 +118,7 @@ var _ = Describe("ControlPlaneConfig", func() {
 		}, fieldErr(required, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.apiGroup"),
 			fieldErr(required, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.kind")),
 		Entry("metalLoadBalancer together with MetalLB", func(c *metal.ControlPlaneConfig, n *core.Networking) {
-			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv6}
+			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv6, core.IPFamilyIPv4}
 			c.LoadBalancer.MetalLoadBalancer = &metal.MetalLoadBalancerConfig{VNI: 100, MetalBondServer: "[2001:db8::10]:4711"}
 		}, fieldErr(forbidden, lb+".metallb")),
 		Entry("MetalLB BGP together with Calico BGP", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
