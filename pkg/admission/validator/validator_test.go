@@ -2,9 +2,11 @@ package validator_test
 
 import (
 	"context"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -128,6 +130,71 @@ var _ = Describe("Validators", func() {
 			Expect(reader.Create(ctx, &gardencorev1beta1.NamespacedCloudProfile{ObjectMeta: metav1.ObjectMeta{Name: "custom", Namespace: "garden-dev"}})).To(Succeed())
 			shoot.Spec.CloudProfile = &core.CloudProfileReference{Kind: "NamespacedCloudProfile", Name: "custom"}
 			Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring("has not been reconciled yet")))
+		})
+
+		Describe("what the pools put into the ignition Secret", func() {
+			const profileConfig = `{` + apiVersion + `,"kind":"CloudProfileConfig",` +
+				`"machineImages":[{"name":"gardenlinux","versions":[{"version":"1.0.0","image":"registry.example.com/gardenlinux:1.0.0"}]}],` +
+				`"machineTypes":[{"name":"standard","serverLabels":{"size":"standard"}}],` +
+				`"regionConfigs":[{"name":"region-a","server":"https://metal.example.com"}]}`
+
+			BeforeEach(func() {
+				Expect(reader.Create(ctx, &gardencorev1beta1.CloudProfile{
+					ObjectMeta: metav1.ObjectMeta{Name: "metal"},
+					Spec: gardencorev1beta1.CloudProfileSpec{
+						Type:           "metal",
+						Regions:        []gardencorev1beta1.Region{{Name: "region-a", Zones: []gardencorev1beta1.AvailabilityZone{{Name: "zone-a"}}}},
+						ProviderConfig: raw(profileConfig),
+					},
+				})).To(Succeed())
+				shoot.Spec.Resources = []core.NamedResourceReference{{
+					Name:        "ignition",
+					ResourceRef: autoscalingv1.CrossVersionObjectReference{APIVersion: "v1", Kind: "Secret", Name: "pool-ignition"},
+				}}
+				shoot.Spec.Provider.Workers = []core.Worker{{
+					Name:           "pool-a",
+					Machine:        core.Machine{Type: "standard"},
+					Zones:          []string{"zone-a"},
+					ProviderConfig: raw(`{` + apiVersion + `,"kind":"WorkerConfig","extraIgnition":{"secretRef":"ignition"}}`),
+				}}
+			})
+
+			ignitionSecret := func(data map[string][]byte) *corev1.Secret {
+				return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pool-ignition", Namespace: "garden-dev"}, Data: data}
+			}
+
+			It("accepts valid Ignition in the referenced Secret", func() {
+				Expect(reader.Create(ctx, ignitionSecret(map[string][]byte{"ignition": []byte(`{"ignition":{"version":"3.4.0"}}`)}))).To(Succeed())
+				Expect(val.Validate(ctx, shoot, nil)).To(Succeed())
+			})
+
+			It("reports a missing Secret on the Shoot's resource reference", func() {
+				Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.resources[0].resourceRef.name: Not found: "pool-ignition"`)))
+			})
+
+			It("reports a Secret without the ignition key on the secretRef", func() {
+				Expect(reader.Create(ctx, ignitionSecret(map[string][]byte{"config": []byte("{}")}))).To(Succeed())
+				Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.provider.workers[0].providerConfig.extraIgnition.secretRef: Invalid value: "ignition": Secret "pool-ignition" has no key "ignition"`)))
+			})
+
+			It("reports Ignition in the Secret the Worker controller would refuse, without its content", func() {
+				Expect(reader.Create(ctx, ignitionSecret(map[string][]byte{"ignition": []byte(`{"passwd":{"users":[{"name":"core","passwordHash":"s3cr3t"}]}}`)}))).To(Succeed())
+				err := val.Validate(ctx, shoot, nil)
+				Expect(err).To(MatchError(ContainSubstring(`spec.provider.workers[0].providerConfig.extraIgnition.secretRef: Invalid value`)))
+				Expect(err.Error()).NotTo(ContainSubstring("s3cr3t"))
+			})
+
+			It("reports Ignition in the Secret that does not fit into the machines' ignition Secret", func() {
+				big := `{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"/etc/big","contents":{"source":"data:,` + strings.Repeat("x", 600*1024) + `"}}]}}`
+				Expect(reader.Create(ctx, ignitionSecret(map[string][]byte{"ignition": []byte(big)}))).To(Succeed())
+				Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.provider.workers[0].providerConfig: Too long`)))
+			})
+
+			It("reports a zone that the CloudProfile's region does not have", func() {
+				Expect(reader.Create(ctx, ignitionSecret(map[string][]byte{"ignition": []byte(`{"ignition":{"version":"3.4.0"}}`)}))).To(Succeed())
+				shoot.Spec.Provider.Workers[0].Zones = []string{"zone-a", "zone-x"}
+				Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.provider.workers[0].zones[1]: Unsupported value: "zone-x"`)))
+			})
 		})
 
 		DescribeTable("ignores shoots it is not responsible for",

@@ -48,7 +48,21 @@ func (e *DecodeError) Error() string {
 		return fmt.Sprintf("could not decode %s: %v", e.Kind, e.Err)
 	}
 	// The path is printed relative to the document; the field path the caller knows goes in front.
-	return fmt.Sprintf("could not decode %s: %s: %v", e.Kind, strings.TrimPrefix(e.FieldPath(field.NewPath("")).String(), "."), e.Err)
+	var path strings.Builder
+	for _, element := range e.path {
+		switch element.kind {
+		case indexElement:
+			fmt.Fprintf(&path, "[%d]", element.index)
+		case keyElement:
+			fmt.Fprintf(&path, "[%s]", element.name)
+		default:
+			if path.Len() > 0 {
+				path.WriteString(".")
+			}
+			path.WriteString(element.name)
+		}
+	}
+	return fmt.Sprintf("could not decode %s: %s: %v", e.Kind, path.String(), e.Err)
 }
 
 // Unwrap returns the decoder's error.
