@@ -224,11 +224,12 @@ var _ = Describe("Admission of valid objects", Ordered, func() {
 
 	It("accepts a Shoot and an update that adds a network", func() {
 		s := validShoot("valid")
+		s.Spec.Provider.InfrastructureConfig = infrastructureConfig(replace(validNetworks, `10.250.0.0/16`, `10.250.0.0/17`))
 		Expect(testClient.Create(ctx, s)).To(Succeed())
 
 		s.Spec.Provider.InfrastructureConfig = infrastructureConfig(`"networks":[` +
-			`{"name":"nodes","cidr":"10.250.0.0/16","ipamPoolRef":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}},` +
-			`{"name":"storage","cidr":"10.251.0.0/16"}]`)
+			`{"name":"nodes","cidr":"10.250.0.0/17","ipamPoolRef":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}},` +
+			`{"name":"rack-2","cidr":"10.250.128.0/17"}]`)
 		Expect(testClient.Update(ctx, s)).To(Succeed())
 	})
 
@@ -236,9 +237,9 @@ var _ = Describe("Admission of valid objects", Ordered, func() {
 		s := &gardencorev1beta1.Shoot{}
 		Expect(testClient.Get(ctx, client.ObjectKey{Namespace: projectNamespace, Name: "valid"}, s)).To(Succeed())
 		s.Spec.Provider.InfrastructureConfig = infrastructureConfig(`"networks":[` +
-			`{"name":"nodes","cidr":"10.249.0.0/16","ipamPoolRef":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}},` +
-			`{"name":"storage","cidr":"10.251.0.0/16"}]`)
-		Expect(testClient.Update(ctx, s)).To(MatchError(ContainSubstring("spec.provider.infrastructureConfig.networks[0].cidr")))
+			`{"name":"nodes","cidr":"10.250.0.0/18","ipamPoolRef":{"apiGroup":"ipam.cluster.x-k8s.io","kind":"InClusterIPPool","name":"nodes"}},` +
+			`{"name":"rack-2","cidr":"10.250.128.0/17"}]`)
+		Expect(testClient.Update(ctx, s)).To(MatchError(ContainSubstring("spec.provider.infrastructureConfig.networks[0].cidr: Invalid value: \"10.250.0.0/18\": field is immutable")))
 	})
 
 	It("rejects a Shoot on a NamespacedCloudProfile with an image version missing in its providerConfig", func() {
