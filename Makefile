@@ -41,6 +41,11 @@ test:
 bench:
 	@hack/bench.sh
 
+# `make bench-scale ARGS="10 50"` picks the shoot counts (default 10 50 200).
+.PHONY: bench-scale
+bench-scale:
+	@hack/bench-scale.sh $(ARGS)
+
 .PHONY: verify
 verify: check check-generate test
 

@@ -18,6 +18,12 @@ versioned=(./pkg/apis/metal/v1alpha1 ./pkg/apis/config/v1alpha1)
   --extra-peer-dirs k8s.io/apimachinery/pkg/apis/meta/v1,k8s.io/apimachinery/pkg/conversion,k8s.io/apimachinery/pkg/runtime \
   "${versioned[@]}"
 
+# The feature gates the deployed cloud-controller-manager accepts, from the Kubernetes libraries of its release
+# (hack/tools/ccm-feature-gates/go.mod), and MetalLB's CRDs and RBAC from the module of the deployed MetalLB.
+ccm_image=$(awk '/^- name: cloud-controller-manager$/ {found=1} found && /repository:/ && !repo {repo=$2} found && /tag:/ {print repo ":" $2; exit}' imagevector/images.yaml)
+"$(hack/tools.sh ccm-feature-gates)" pkg/apis/metal/validation/zz_generated.ccm_feature_gates.go "$ccm_image"
+go run ./hack/generate-metallb --root "$root"
+
 hack/generate-crds.sh example/crds
 go run ./hack/generate-registration --root "$root"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a development tool from the pinned tools modules under hack/tools into .cache/tools/bin and prints its
-# path. Usage: hack/tools.sh <name>, where name is deepcopy-gen, conversion-gen, defaulter-gen, crd-ref-docs or
-# golangci-lint. A tool is rebuilt when its tools module changes.
+# path. Usage: hack/tools.sh <name>, where name is deepcopy-gen, conversion-gen, defaulter-gen, crd-ref-docs,
+# golangci-lint or ccm-feature-gates. A tool is rebuilt when its tools module changes.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,6 +11,7 @@ case "$name" in
   deepcopy-gen|conversion-gen|defaulter-gen) module=codegen; pkg=k8s.io/code-generator/cmd/$name ;;
   crd-ref-docs) module=codegen; pkg=github.com/elastic/crd-ref-docs ;;
   golangci-lint) module=golangci-lint; pkg=github.com/golangci/golangci-lint/v2/cmd/golangci-lint ;;
+  ccm-feature-gates) module=ccm-feature-gates; pkg=. ;;
   *) echo "unknown tool $name" >&2; exit 1 ;;
 esac
 

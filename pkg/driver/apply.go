@@ -39,8 +39,9 @@ func (r *request) apply(ctx context.Context, desired client.Object, result clien
 	return nil
 }
 
-// ownerReference makes the ServerClaim the controller of the objects that belong to it, so that metal API
-// garbage collection removes them even if a deletion by the driver is missed. blockOwnerDeletion stays unset:
+// ownerReference makes the ServerClaim the controller of its ignition Secret, so that metal API garbage
+// collection removes it even if a deletion by the driver is missed. IPAddressClaims get none: their addresses must
+// outlive the claim until its Server is off (see DeleteMachine). blockOwnerDeletion stays unset:
 // it needs permission to set finalizers on claims, which a shoot's metal credentials need not have.
 func ownerReference(claim *metalv1alpha1.ServerClaim) metav1.OwnerReference {
 	return metav1.OwnerReference{

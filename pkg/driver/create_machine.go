@@ -10,6 +10,7 @@ import (
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis"
@@ -19,9 +20,9 @@ import (
 // InitializeMachine wrote its Ignition, which needs the bound Server (node name) and the claimed addresses.
 //
 // An existing claim is left as it is, so a repeated call (MCM retry, restarted driver) neither duplicates nor
-// powers off a claim that InitializeMachine already powered on. With node name policy ServerName or BMCName the
-// Node name is only known once the claim is bound, and MCM keeps the name CreateMachine returns, so the call
-// answers Unavailable until then; machine.go's machineCreateErrorHandler retries Unavailable shortly.
+// powers off a claim that InitializeMachine already powered on; a claim of that name without the scope labels is
+// someone else's (AlreadyExists). With node name policy ServerName or BMCName the Node name is only known once the
+// claim is bound, and MCM keeps the name CreateMachine returns, so the call waits for the binding (see waitBound).
 func (d *Driver) CreateMachine(ctx context.Context, req *mcmdriver.CreateMachineRequest) (*mcmdriver.CreateMachineResponse, error) {
 	if req == nil {
 		return nil, status.Error(codes.InvalidArgument, "empty CreateMachine request")
@@ -39,20 +40,50 @@ func (d *Driver) CreateMachine(ctx context.Context, req *mcmdriver.CreateMachine
 			return nil, err
 		}
 		klog.V(2).InfoS("Created ServerClaim", "serverClaim", r.claimKey(), "machine", req.Machine.Name)
-	} else if !hasLabels(claim, r.spec.Labels) {
-		return nil, status.Error(codes.AlreadyExists, fmt.Sprintf("ServerClaim %s exists but lacks the labels of this MachineClass (%s); it belongs to someone else", r.claimKey(), metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: r.spec.Labels})))
+	} else if !r.owns(claim) {
+		return nil, r.foreign("ServerClaim", claim)
 	}
 
 	nodeName := claim.Name
 	if d.policy.needsServer() {
-		if !isBound(claim) {
-			return nil, status.Error(codes.Unavailable, unboundMessage(r.claimKey(), claim))
+		if claim, err = d.waitBound(ctx, r, claim); err != nil {
+			return nil, err
 		}
 		if nodeName, err = d.nodeName(ctx, r, claim, nil); err != nil {
 			return nil, err
 		}
 	}
 	return &mcmdriver.CreateMachineResponse{ProviderID: r.providerID(), NodeName: nodeName}, nil
+}
+
+// waitBound waits until metal-operator binds the claim, which takes seconds while a matching Server is free.
+// Every error of CreateMachine puts the Machine into CrashLoopBackOff (machine_util.go, machineCreateErrorHandler),
+// so waiting here keeps the happy path free of it. With no free Server it answers ResourceExhausted at once; if
+// metal-operator has not bound the claim within bindTimeout although a Server is free, Unavailable (retried after
+// ShortRetry).
+func (d *Driver) waitBound(ctx context.Context, r *request, claim *metalv1alpha1.ServerClaim) (*metalv1alpha1.ServerClaim, error) {
+	if isBound(claim) {
+		return claim, nil
+	}
+	if err := r.checkServerAvailable(ctx, claim); err != nil {
+		return nil, err
+	}
+	err := wait.PollUntilContextTimeout(ctx, bindPollInterval, d.bindTimeout, false, func(ctx context.Context) (bool, error) {
+		current, err := r.getClaim(ctx)
+		if err != nil || current == nil {
+			return false, err
+		}
+		claim = current
+		return isBound(claim), nil
+	})
+	switch {
+	case wait.Interrupted(err):
+		return nil, status.Error(codes.Unavailable, fmt.Sprintf("ServerClaim %s is not bound after %s although a Server matching selector %s is free; waiting for metal-operator",
+			r.claimKey(), d.bindTimeout, metav1.FormatLabelSelector(claim.Spec.ServerSelector)))
+	case err != nil:
+		return nil, err
+	}
+	return claim, nil
 }
 
 // applyClaim applies a new ServerClaim, powered Off and without Ignition.
@@ -72,7 +103,7 @@ func (r *request) desiredClaim(power metalv1alpha1.Power, ignitionSecretName *st
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      r.machine.Name,
 			Namespace: r.ns,
-			Labels:    r.spec.Labels,
+			Labels:    r.scope,
 		},
 		Spec: metalv1alpha1.ServerClaimSpec{
 			Power:          power,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	mcmdriver "github.com/gardener/machine-controller-manager/pkg/util/provider/driver"
@@ -14,6 +15,7 @@ import (
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -60,17 +62,25 @@ func ParseNodeNamePolicy(s string) (NodeNamePolicy, error) {
 // needsServer tells whether the node name is only known once the claim is bound.
 func (p NodeNamePolicy) needsServer() bool { return p != NodeNameServerClaimName }
 
+const (
+	// defaultBindTimeout bounds how long CreateMachine waits for metal-operator to bind a claim to a free Server.
+	defaultBindTimeout = 30 * time.Second
+	// bindPollInterval is how often CreateMachine looks at the claim while it waits.
+	bindPollInterval = time.Second
+)
+
 // Driver is the machine-controller-manager driver for the metal API.
 type Driver struct {
-	metal  metalclient.Source
-	policy NodeNamePolicy
+	metal       metalclient.Source
+	policy      NodeNamePolicy
+	bindTimeout time.Duration
 }
 
 var _ mcmdriver.Driver = &Driver{}
 
 // New returns a driver working with the metal API client and namespace of source.
 func New(source metalclient.Source, policy NodeNamePolicy) *Driver {
-	return &Driver{metal: source, policy: policy}
+	return &Driver{metal: source, policy: policy, bindTimeout: defaultBindTimeout}
 }
 
 // NewScheme returns a scheme with the types the driver reads and writes in the metal API.
@@ -91,6 +101,10 @@ func ProviderID(namespace, claimName string) string {
 // ignitionSecretName is the name of the Secret holding a Machine's Ignition.
 func ignitionSecretName(machineName string) string { return machineName + "-ignition" }
 
+// serverAnnotation on an IPAddressClaim names the Server the Machine's claim was bound to when the address was
+// claimed; DeleteMachine releases the address only once that Server is off or released.
+const serverAnnotation = "metal.provider.extensions.gardener.cloud/server"
+
 // ipAddressClaimName is the name of the IPAddressClaim of a Machine for one IPAM entry.
 func ipAddressClaimName(machineName, metadataKey string) string {
 	return machineName + "-" + metadataKey
@@ -99,22 +113,21 @@ func ipAddressClaimName(machineName, metadataKey string) string {
 // request is what every driver method needs from MCM's request.
 type request struct {
 	machine *machinev1alpha1.Machine
-	spec    *apis.ProviderSpec
-	client  client.Client
-	ns      string
+	// spec is the decoded and validated provider spec; nil in a request made with newScopeRequest.
+	spec *apis.ProviderSpec
+	// scope holds the labels every object of the shoot carries; only objects with all of them are touched.
+	scope  map[string]string
+	client client.Client
+	ns     string
+	// ipamKeys are the metadata keys of the provider spec's IPAM entries.
+	ipamKeys []string
 }
 
-// newRequest checks the MachineClass and decodes and validates its provider spec. A bad spec is the user's
-// error: InvalidArgument with the field path, never Internal.
+// newRequest checks the MachineClass and decodes and validates its provider spec, for the calls that create or
+// change objects. A bad spec is the user's error: InvalidArgument with the field path, never Internal.
 func (d *Driver) newRequest(machine *machinev1alpha1.Machine, class *machinev1alpha1.MachineClass, needMachine bool) (*request, error) {
-	if class == nil {
-		return nil, status.Error(codes.InvalidArgument, "the request has no MachineClass")
-	}
-	if needMachine && (machine == nil || machine.Name == "") {
-		return nil, status.Error(codes.InvalidArgument, "the request has no Machine")
-	}
-	if class.Provider != apis.Provider {
-		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q has provider %q, this driver serves %q", class.Name, class.Provider, apis.Provider))
+	if err := checkRequest(machine, class, needMachine); err != nil {
+		return nil, err
 	}
 	spec, err := apis.Decode(class.ProviderSpec.Raw)
 	if err != nil {
@@ -123,8 +136,66 @@ func (d *Driver) newRequest(machine *machinev1alpha1.Machine, class *machinev1al
 	if errs := validation.ValidateProviderSpec(spec, field.NewPath("providerSpec")); len(errs) > 0 {
 		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q: %v", class.Name, errs.ToAggregate()))
 	}
+	r := d.scopedRequest(machine, spec.Labels)
+	r.spec = spec
+	for _, entry := range spec.IPAMConfig {
+		r.ipamKeys = append(r.ipamKeys, entry.MetadataKey)
+	}
+	return r, nil
+}
+
+// newScopeRequest reads only the scope of the provider spec, for the calls that find or delete objects
+// (GetMachineStatus, DeleteMachine, ListMachines): a MachineClass of an older format, or one that stricter
+// validation rejects, must not keep its machines from being deleted or its orphans from being collected.
+func (d *Driver) newScopeRequest(machine *machinev1alpha1.Machine, class *machinev1alpha1.MachineClass, needMachine bool) (*request, error) {
+	if err := checkRequest(machine, class, needMachine); err != nil {
+		return nil, err
+	}
+	scope, err := apis.DecodeScope(class.ProviderSpec.Raw)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q: %v", class.Name, err))
+	}
+	if errs := validation.ValidateScopeLabels(scope.Labels, field.NewPath("providerSpec", "labels")); len(errs) > 0 {
+		return nil, status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q: %v", class.Name, errs.ToAggregate()))
+	}
+	r := d.scopedRequest(machine, scope.Labels)
+	r.ipamKeys = scope.IPAMKeys
+	return r, nil
+}
+
+func (d *Driver) scopedRequest(machine *machinev1alpha1.Machine, scope map[string]string) *request {
 	c, ns := d.metal.Client()
-	return &request{machine: machine, spec: spec, client: c, ns: ns}, nil
+	return &request{machine: machine, scope: scope, client: c, ns: ns}
+}
+
+// checkRequest checks what every request needs: a MachineClass of this provider and, where needed, a Machine.
+func checkRequest(machine *machinev1alpha1.Machine, class *machinev1alpha1.MachineClass, needMachine bool) error {
+	if class == nil {
+		return status.Error(codes.InvalidArgument, "the request has no MachineClass")
+	}
+	if needMachine && (machine == nil || machine.Name == "") {
+		return status.Error(codes.InvalidArgument, "the request has no Machine")
+	}
+	if class.Provider != apis.Provider {
+		return status.Error(codes.InvalidArgument, fmt.Sprintf("MachineClass %q has provider %q, this driver serves %q", class.Name, class.Provider, apis.Provider))
+	}
+	return nil
+}
+
+// owns tells whether obj carries the request's scope labels, i.e. belongs to this shoot.
+func (r *request) owns(obj client.Object) bool {
+	return hasLabels(obj, r.scope)
+}
+
+// foreign is the error for an object that has the name the driver would give it but lacks the scope labels: it
+// belongs to someone else and is left as it is.
+func (r *request) foreign(kind string, obj client.Object) error {
+	return status.Error(codes.AlreadyExists, r.foreignMessage(kind, obj))
+}
+
+func (r *request) foreignMessage(kind string, obj client.Object) string {
+	return fmt.Sprintf("%s %s exists but lacks the labels of this MachineClass (%s); it belongs to someone else and is left alone",
+		kind, client.ObjectKeyFromObject(obj), metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: r.scope}))
 }
 
 // providerID is the provider ID of the request's Machine.
@@ -164,19 +235,6 @@ func isBound(claim *metalv1alpha1.ServerClaim) bool {
 	return claim.Spec.ServerRef != nil && claim.Spec.ServerRef.Name != "" && claim.Status.Phase == metalv1alpha1.PhaseBound
 }
 
-// unboundMessage explains why a claim waits: which selector (and zone) no Server matched yet.
-func unboundMessage(key client.ObjectKey, claim *metalv1alpha1.ServerClaim) string {
-	selector := "<none>"
-	if claim.Spec.ServerSelector != nil {
-		selector = metav1.FormatLabelSelector(claim.Spec.ServerSelector)
-	}
-	zone := ""
-	if claim.Spec.ServerSelector != nil && claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel] != "" {
-		zone = fmt.Sprintf(" in zone %s", claim.Spec.ServerSelector.MatchLabels[metal.ZoneLabel])
-	}
-	return fmt.Sprintf("ServerClaim %s is not bound: no Server%s matches selector %s yet", key, zone, selector)
-}
-
 // nodeName returns the Node name of a claim per policy; server is read only when the policy needs it and the
 // caller does not have it yet.
 func (d *Driver) nodeName(ctx context.Context, r *request, claim *metalv1alpha1.ServerClaim, server *metalv1alpha1.Server) (string, error) {
@@ -210,6 +268,16 @@ func serverAddresses(server *metalv1alpha1.Server) []corev1.NodeAddress {
 		}
 	}
 	return addresses
+}
+
+// ipamError is apiError for requests on cluster-api IPAM objects: a metal API that serves no IPAM CRDs cannot
+// hand out addresses, which the provider spec's ipamConfig asks for, and that is a precondition the operator has
+// to meet.
+func ipamError(err error, format string, args ...any) error {
+	if meta.IsNoMatchError(err) {
+		return status.Error(codes.FailedPrecondition, fmt.Sprintf(format, args...)+": the metal API serves no cluster-api IPAM (ipam.cluster.x-k8s.io), which the provider spec's ipamConfig needs")
+	}
+	return apiError(err, format, args...)
 }
 
 // apiError maps an error of the metal API to an MCM status: transient errors become Unavailable (MCM retries

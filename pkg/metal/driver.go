@@ -9,4 +9,7 @@ const (
 	IgnitionSecretKey = "ignition"
 	// UserDataSecretKey is the key of the MachineClass secret that holds the operating system's user data.
 	UserDataSecretKey = "userData"
+	// ExtraIgnitionSecretKey is the key of the MachineClass secret that holds the extra Ignition (JSON) of the
+	// class' machines when its providerSpec sets extraIgnition.
+	ExtraIgnitionSecretKey = "extraIgnition"
 )

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -13,13 +14,16 @@ import (
 )
 
 var _ = Describe("The local landscape", func() {
-	It("brings the example shoot's machines up on bare metal and deletes the shoot without leftovers", func(ctx SpecContext) {
+	// One run covers the happy path and a pool larger than its zone's free Servers, added once the shoot is up:
+	// a second landscape run would double the CI time.
+	It("brings the example shoot's machines up without an error phase, reports a short pool where it belongs and deletes the shoot without leftovers", func(ctx SpecContext) {
 		out := gbytes.NewBuffer()
 		err := landscape.Run(ctx, landscape.Options{
 			Root:            filepath.Join("..", ".."),
 			StateDir:        GinkgoT().TempDir(),
 			Binaries:        binaries,
 			MachinesPerZone: 2,
+			ShortPool:       2,
 			Timeout:         3 * time.Minute,
 			Out:             io.MultiWriter(out, GinkgoWriter),
 		})
@@ -32,10 +36,21 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`machine-controller-manager and the metal driver run`))
 		Expect(out).To(gbytes.Say(`controlplane=Succeeded dnsrecord=Succeeded infrastructure=Succeeded worker=Succeeded \| machines \[Running:4\] \| claims 4 \(bound 4, powered on 4\) \| nodes ready 4 \| dns 127\.0\.0\.1`))
 		Expect(out).To(gbytes.Say(`shoot is up`))
+		happyPath, _, _ := strings.Cut(string(out.Contents()), "shoot is up")
+		for _, bad := range []string{"CrashLoopBackOff", "Failed", "Error"} {
+			Expect(happyPath).NotTo(ContainSubstring(bad), "the happy path shows no error phase or state")
+		}
 		Expect(out).To(gbytes.Say(`summary: 4 machines`))
 		for range 4 {
 			Expect(out).To(gbytes.Say(`shoot--local--metal-worker-z[12]-\S+ +Running +server bmc-\d+-system-0 +node shoot--local--metal-worker-z`))
 		}
+
+		By("a pool larger than its zone's free Servers: the machines say ResourceExhausted with the selector, the other pool runs, the Infrastructure succeeds with the shortage in its status")
+		Expect(out).To(gbytes.Say(`added pool "short": 2 machines in zone-a`))
+		Expect(out).To(gbytes.Say(`infrastructure=Succeeded .*\| machines \[CrashLoopBackOff:2 Running:4\] .*\| nodes ready 4 .*\| ResourceExhausted 2`))
+		Expect(out).To(gbytes.Say(`the short pool is reported, the other pool runs`))
+		Expect(out).To(gbytes.Say(`short pool machines: CrashLoopBackOff ResourceExhausted: .*no free Server in zone zone-a matches selector landscape\.local/pool=short,metal\.ironcore\.dev/machine-type=m1\.large,topology\.kubernetes\.io/zone=zone-a`))
+		Expect(out).To(gbytes.Say(`infrastructure status: pool short zone zone-a: 0 of 2 available`))
 		Expect(out).To(gbytes.Say(`shoot deleted`))
 		Expect(out).To(gbytes.Say(`nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes or DNS records; all 6 Servers Available`))
 	}, NodeTimeout(15*time.Minute))

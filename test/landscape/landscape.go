@@ -29,6 +29,7 @@ import (
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/metalapi"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/standins"
 )
@@ -64,6 +65,10 @@ type Options struct {
 	Binaries Binaries
 	// MachinesPerZone is the number of machines of the pool in each zone; one spare Server per zone is added.
 	MachinesPerZone int
+	// ShortPool, when positive, adds a pool of that many machines in zone-a once the shoot is up, selecting a
+	// Server label no Server carries, and waits until its machines report ResourceExhausted while the other pool
+	// keeps running and the Infrastructure reports the shortage.
+	ShortPool int
 	// Keep keeps the landscape running until ctx ends; otherwise the shoot is deleted again once its machines run
 	// and the run checks that nothing is left behind.
 	Keep bool
@@ -175,6 +180,14 @@ func (l *landscape) run(ctx context.Context) error {
 		return err
 	}
 	l.summary(ctx)
+	if l.opts.ShortPool > 0 {
+		if err := l.addShortPool(ctx); err != nil {
+			return err
+		}
+		if err := l.waitShortPool(ctx); err != nil {
+			return err
+		}
+	}
 
 	if l.opts.Keep {
 		l.step("running; kubeconfigs in " + l.opts.StateDir + "; press Ctrl-C to stop")
@@ -222,7 +235,9 @@ func (l *landscape) startMetalAPI(ctx context.Context, servers int) error {
 			Zone:        zone,
 			Rack:        "rack-" + strconv.Itoa(i/len(zones)),
 			MachineType: machineType,
-			Labels:      map[string]string{machineTypeLabel: machineType},
+			// The cloud-controller-manager takes the Node's instance type from metal.InstanceTypeLabel; an operator
+			// labels Servers with the Gardener machine type there (docs/operations).
+			Labels: map[string]string{machineTypeLabel: machineType, metal.InstanceTypeLabel: machineType},
 		})
 	}
 	metal, err := metalapi.Start(ctx, metalapi.Options{

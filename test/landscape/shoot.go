@@ -34,6 +34,8 @@ type snapshot struct {
 	poweredOn     int
 	nodesReady    int
 	dnsValues     []string
+	// exhausted counts the machines whose last operation says ResourceExhausted.
+	exhausted int
 }
 
 func (s snapshot) String() string {
@@ -49,6 +51,9 @@ func (s snapshot) String() string {
 		strings.Join(parts, " "), "["+strings.Join(phases, " ")+"]", s.claims, s.bound, s.poweredOn, s.nodesReady)
 	if s.dnsValues != nil {
 		line += " | dns " + strings.Join(s.dnsValues, ",")
+	}
+	if s.exhausted > 0 {
+		line += fmt.Sprintf(" | ResourceExhausted %d", s.exhausted)
 	}
 	return line
 }
@@ -71,6 +76,9 @@ func (l *landscape) observe(ctx context.Context) (snapshot, error) {
 	}
 	for _, m := range machines.Items {
 		s.machines[m.Status.CurrentStatus.Phase]++
+		if m.Status.LastOperation.ErrorCode == "ResourceExhausted" {
+			s.exhausted++
+		}
 	}
 	claims := &metalv1alpha1.ServerClaimList{}
 	if err := l.metal.Client().List(ctx, claims, client.InNamespace(metalNamespace)); err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	vpaautoscalingv1 "k8s.io/autoscaler/vertical-pod-autoscaler/pkg/apis/autoscaling.k8s.io/v1"
+	"k8s.io/client-go/rest"
+	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -50,12 +52,18 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		configOpts    = &ConfigOptions{}
 		reconcileOpts = &extensionscmdcontroller.ReconcilerOptions{}
 
-		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		// An Infrastructure reconcile mostly waits for metal API round trips: more of them may wait at once.
+		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 20}
 		// DNS updates of one zone are serialized by the server anyway; one worker keeps them in order.
-		dnsRecordCtrlOpts    = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
-		controlPlaneCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
-		workerCtrlOpts       = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
-		healthCheckCtrlOpts  = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		dnsRecordCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
+		// A first ControlPlane reconcile mostly computes (the secrets manager generates two 3072-bit RSA keys), so
+		// more workers than a seed's cores only delay all of them alike.
+		controlPlaneCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 10}
+		// Gardener's generic Worker actuator blocks its worker while it polls the MachineDeployments every 5 s
+		// until machine-controller-manager reports them available; with 5 workers the Workers of a seed queue up
+		// behind those waits (scale benchmark, docs/development/testing.md).
+		workerCtrlOpts      = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 50}
+		healthCheckCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
 
 		heartbeatCtrlOpts = &extensionsheartbeatcmd.Options{
 			ExtensionName:        metal.Name,
@@ -115,7 +123,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			applyComponentConfig(configOpts.Completed())
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
-			return run(ctx, restOpts, mgrOpts, controllerSwitches, webhookOpts)
+			clientConnection := configOpts.Completed().ClientConnection
+			return run(ctx, withClientConnection(restOpts.Completed().Config, clientConnection), clientConnection, mgrOpts, controllerSwitches, webhookOpts)
 		},
 	}
 	aggOption.AddFlags(cmd.Flags())
@@ -124,12 +133,13 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 
 func run(
 	ctx context.Context,
-	restOpts *extensionscmdcontroller.RESTOptions,
+	restConfig *rest.Config,
+	clientConnection *componentbaseconfig.ClientConnectionConfiguration,
 	mgrOpts *extensionscmdcontroller.ManagerOptions,
 	controllerSwitches *extensionscmdcontroller.SwitchOptions,
 	webhookOpts *extensionscmdwebhook.AddToManagerOptions,
 ) error {
-	mgr, err := manager.New(restOpts.Completed().Config, mgrOpts.Completed().Options())
+	mgr, err := manager.New(restConfig, mgrOpts.Completed().Options())
 	if err != nil {
 		return fmt.Errorf("could not instantiate manager: %w", err)
 	}
@@ -152,6 +162,11 @@ func run(
 	if err := addHealthChecks(mgr); err != nil {
 		return err
 	}
+	gardenCluster, err := addGardenCluster(mgr, clientConnection)
+	if err != nil {
+		return err
+	}
+	workercontroller.DefaultAddOptions.GardenCluster = gardenCluster
 	if _, err := webhookOpts.Completed().AddToManager(ctx, mgr, nil); err != nil {
 		return fmt.Errorf("could not add webhooks to manager: %w", err)
 	}
@@ -162,6 +177,23 @@ func run(
 		return fmt.Errorf("error running manager: %w", err)
 	}
 	return nil
+}
+
+// withClientConnection returns a copy of a REST configuration with the component configuration's client connection
+// applied. The seed's is the one every client of the manager is built from (cache, client, webhooks, the generic
+// actuators' clients), so without it all of them were held to client-go's default of 5 requests per second; the
+// garden cluster's gets the same. Empty fields keep client-go's and controller-runtime's choice (the loader
+// defaults the rate limits).
+func withClientConnection(base *rest.Config, cc *componentbaseconfig.ClientConnectionConfiguration) *rest.Config {
+	restConfig := rest.CopyConfig(base)
+	if cc == nil {
+		return restConfig
+	}
+	restConfig.QPS = cc.QPS
+	restConfig.Burst = int(cc.Burst)
+	restConfig.ContentType = cc.ContentType
+	restConfig.AcceptContentTypes = cc.AcceptContentTypes
+	return restConfig
 }
 
 // applyGeneralOptions hands the options every controller shares to the controllers' default add options.

@@ -19,6 +19,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	gardencorev1 "github.com/gardener/gardener/pkg/apis/core/v1"
@@ -91,6 +92,9 @@ func controllerRegistration(chart []byte, image string) ([]byte, error) {
 		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1.SchemeGroupVersion.String(), Kind: "ControllerDeployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: Name},
 		Helm:       &gardencorev1.HelmControllerDeployment{RawChart: chart, Values: values},
+		// gardenlet then mounts a garden kubeconfig (GARDEN_KUBECONFIG), which the Worker controller needs to restore
+		// machines from the ShootState.
+		InjectGardenKubeconfig: ptr.To(true),
 	}
 	registration := &gardencorev1beta1.ControllerRegistration{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "ControllerRegistration"},
@@ -141,8 +145,9 @@ func extension(root, version, image string) ([]byte, error) {
 			Resources: slices.Clone(Resources),
 			Deployment: &operatorv1alpha1.Deployment{
 				ExtensionDeployment: &operatorv1alpha1.ExtensionDeploymentSpec{
-					DeploymentSpec: *charts[ProviderChartPath],
-					Values:         values,
+					DeploymentSpec:         *charts[ProviderChartPath],
+					Values:                 values,
+					InjectGardenKubeconfig: ptr.To(true),
 				},
 				AdmissionDeployment: &operatorv1alpha1.AdmissionDeploymentSpec{
 					RuntimeCluster: charts[AdmissionRuntimeChartPath],

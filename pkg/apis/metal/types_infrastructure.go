@@ -71,4 +71,8 @@ type ServerCapacity struct {
 	Available int32
 	// Minimum is the number of machines the pool needs in this zone at least.
 	Minimum int32
+	// WithoutInstanceType is the number of matching Servers whose label metal.ironcore.dev/instance-type is not
+	// the machine type: the cloud-controller-manager takes a Node's node.kubernetes.io/instance-type from that
+	// label, so Nodes on these Servers would not show the machine type.
+	WithoutInstanceType int32
 }

@@ -41,6 +41,8 @@ var (
 	ipv4      = family{[]gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv4}, []string{"100.96.0.0/11"}}
 	ipv6      = family{[]gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv6}, []string{"2001:db8:1::/48"}}
 	dualStack = family{[]gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv4, gardencorev1beta1.IPFamilyIPv6}, []string{"100.96.0.0/11", "2001:db8:1::/48"}}
+	// dualStackIPv6First is the dual-stack setup the metal-load-balancer-controller needs: IPv6 cluster IPs first.
+	dualStackIPv6First = family{[]gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv6, gardencorev1beta1.IPFamilyIPv4}, []string{"2001:db8:1::/48", "100.96.0.0/11"}}
 )
 
 // withPoolAddresses returns a copy of a MetalLB config whose only pool has the given addresses.
@@ -149,7 +151,7 @@ var _ = Describe("Charts", func() {
 		Entry("no load balancer, IPv6", nil, ipv6, "cilium", expectNoLoadBalancer),
 		Entry("no load balancer, dual-stack", nil, dualStack, "calico", expectNoLoadBalancer),
 		Entry("metal load balancer, IPv6", metalLoadBalancerConfig, ipv6, "cilium", expectMetalLoadBalancer),
-		Entry("metal load balancer, dual-stack", metalLoadBalancerConfig, dualStack, "calico", expectMetalLoadBalancer),
+		Entry("metal load balancer, dual-stack with IPv6 first", metalLoadBalancerConfig, dualStackIPv6First, "calico", expectMetalLoadBalancer),
 		Entry("MetalLB L2, IPv4", metalLBL2Config, ipv4, "cilium", expectMetalLBL2),
 		Entry("MetalLB L2, dual-stack", metalLBL2Config, dualStack, "cilium", expectMetalLBL2),
 		Entry("MetalLB BGP, IPv4", metalLBBGPConfigIPv4, ipv4, "cilium", expectMetalLBBGP),
@@ -164,7 +166,7 @@ var _ = Describe("Charts", func() {
 
 	It("passes the cloud-controller-manager settings of the config as flags and cloud config", func() {
 		cfg := &api.ControlPlaneConfig{CloudControllerManager: &api.CloudControllerManagerConfig{
-			FeatureGates:  map[string]bool{"ZFeature": false, "AFeature": true},
+			FeatureGates:  map[string]bool{"LoggingBetaOptions": false, "ContextualLogging": true},
 			PodPrefixSize: ptr.To[int32](24),
 			Networking: &api.CCMNetworking{
 				ConfigureNodeAddresses: ptr.To(true),
@@ -172,7 +174,7 @@ var _ = Describe("Charts", func() {
 			},
 		}}
 		charts := renderAll(cfg, testCluster(ipv4, "cilium"))
-		Expect(ccmArgs(charts.seed)).To(ContainElements("--feature-gates=AFeature=true,ZFeature=false", "--pod-prefix-size=24"))
+		Expect(ccmArgs(charts.seed)).To(ContainElements("--feature-gates=ContextualLogging=true,LoggingBetaOptions=false", "--pod-prefix-size=24"))
 
 		configMap := get[*corev1.ConfigMap](charts.seed, "ConfigMap", "cloud-provider-config")
 		config := map[string]any{}
@@ -186,6 +188,22 @@ var _ = Describe("Charts", func() {
 		}))
 	})
 
+	// A kubelet v1.36 with --cloud-provider=external and no --node-ip publishes only its hostname; without
+	// configureNodeAddresses the CCM sets no InternalIP either (cloud-provider-metal instances_v2.go
+	// getNodeAddresses), and logs, exec and metrics-server break.
+	DescribeTable("configures node addresses unless switched off",
+		func(cfg *api.ControlPlaneConfig, expected bool) {
+			configMap := get[*corev1.ConfigMap](renderAll(cfg, testCluster(ipv4, "cilium")).seed, "ConfigMap", "cloud-provider-config")
+			config := map[string]any{}
+			Expect(yaml.Unmarshal([]byte(configMap.Data["cloudprovider.conf"]), &config)).To(Succeed())
+			Expect(config).To(HaveKeyWithValue("networking", map[string]any{"configureNodeAddresses": expected}))
+		},
+		Entry("no config", &api.ControlPlaneConfig{}, true),
+		Entry("CCM config without networking", &api.ControlPlaneConfig{CloudControllerManager: &api.CloudControllerManagerConfig{}}, true),
+		Entry("networking without the field", &api.ControlPlaneConfig{CloudControllerManager: &api.CloudControllerManagerConfig{Networking: &api.CCMNetworking{}}}, true),
+		Entry("switched off", &api.ControlPlaneConfig{CloudControllerManager: &api.CloudControllerManagerConfig{Networking: &api.CCMNetworking{ConfigureNodeAddresses: ptr.To(false)}}}, false),
+	)
+
 	It("rolls the cloud-controller-manager when its config or the metal kubeconfig change", func() {
 		cluster := testCluster(ipv4, "cilium")
 		annotations := func(cfg *api.ControlPlaneConfig, kubeconfigChecksum string) map[string]string {
@@ -197,7 +215,7 @@ var _ = Describe("Charts", func() {
 		Expect(base).To(HaveKey("checksum/configmap-cloud-provider-config"))
 		Expect(annotations(&api.ControlPlaneConfig{}, "a")).To(Equal(base))
 		Expect(annotations(&api.ControlPlaneConfig{}, "b")["checksum/secret-cloudprovider-kubeconfig"]).NotTo(Equal(base["checksum/secret-cloudprovider-kubeconfig"]))
-		changed := annotations(&api.ControlPlaneConfig{CloudControllerManager: &api.CloudControllerManagerConfig{Networking: &api.CCMNetworking{ConfigureNodeAddresses: ptr.To(true)}}}, "a")
+		changed := annotations(&api.ControlPlaneConfig{CloudControllerManager: &api.CloudControllerManagerConfig{Networking: &api.CCMNetworking{ConfigureNodeAddresses: ptr.To(false)}}}, "a")
 		Expect(changed["checksum/configmap-cloud-provider-config"]).NotTo(Equal(base["checksum/configmap-cloud-provider-config"]))
 	})
 
@@ -277,7 +295,7 @@ func expectCommonSeedObjects(r *rendered, f family) {
 	))
 	Expect(pod.Spec.Volumes).NotTo(ContainElement(HaveField("Name", "workload-identity")))
 
-	Expect(get[*corev1.ConfigMap](r, "ConfigMap", "cloud-provider-config").Data).To(HaveKeyWithValue("cloudprovider.conf", "clusterName: "+seedNamespace+"\n"))
+	Expect(get[*corev1.ConfigMap](r, "ConfigMap", "cloud-provider-config").Data).To(HaveKeyWithValue("cloudprovider.conf", "clusterName: "+seedNamespace+"\nnetworking:\n  configureNodeAddresses: true\n"))
 	Expect(get[*corev1.Service](r, "Service", "cloud-controller-manager").Spec.Ports).To(ConsistOf(HaveField("Name", "metrics")))
 	Expect(get[*vpaautoscalingv1.VerticalPodAutoscaler](r, "VerticalPodAutoscaler", "cloud-controller-manager-vpa").Spec.TargetRef.Name).To(Equal("cloud-controller-manager"))
 	Expect(get[*policyv1.PodDisruptionBudget](r, "PodDisruptionBudget", "cloud-controller-manager").Spec.MaxUnavailable.IntValue()).To(Equal(1))

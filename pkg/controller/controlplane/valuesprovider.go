@@ -121,6 +121,8 @@ type metalAccess struct {
 	kubeconfigChecksum string
 	// workloadIdentity tells whether the kubeconfig reads a workload identity token from a file.
 	workloadIdentity bool
+	// egressLabels let the cloud-controller-manager's pods reach the metal API server.
+	egressLabels map[string]any
 }
 
 // readMetalAccess reads the `cloudprovider` secret. Its kubeconfig is written by the extension's cloudprovider
@@ -136,7 +138,12 @@ func readMetalAccess(secret *corev1.Secret) (*metalAccess, error) {
 	if err != nil {
 		return nil, err
 	}
+	egressLabels, err := metalAPIEgressLabels(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
 	return &metalAccess{
+		egressLabels:       egressLabels,
 		namespace:          namespace,
 		kubeconfigChecksum: checksum(kubeconfig),
 		workloadIdentity:   metal.IsWorkloadIdentitySecret(secret),
@@ -146,7 +153,7 @@ func readMetalAccess(secret *corev1.Secret) (*metalAccess, error) {
 // cloudConfig is the configuration file of the metal cloud-controller-manager.
 type cloudConfig struct {
 	ClusterName string                 `json:"clusterName"`
-	Networking  *cloudConfigNetworking `json:"networking,omitempty"`
+	Networking  *cloudConfigNetworking `json:"networking"`
 }
 
 type cloudConfigNetworking struct {
@@ -160,12 +167,13 @@ type cloudConfigIPAMKind struct {
 }
 
 func renderCloudConfig(cfg *api.ControlPlaneConfig, clusterName string) (string, error) {
-	config := cloudConfig{ClusterName: clusterName}
-	if ccm := cfg.CloudControllerManager; ccm != nil && ccm.Networking != nil {
-		config.Networking = &cloudConfigNetworking{ConfigureNodeAddresses: ptr.Deref(ccm.Networking.ConfigureNodeAddresses, false)}
-		if kind := ccm.Networking.IPAMKind; kind != nil {
-			config.Networking.IPAMKind = &cloudConfigIPAMKind{APIGroup: kind.APIGroup, Kind: kind.Kind}
-		}
+	config := cloudConfig{
+		ClusterName: clusterName,
+		Networking:  &cloudConfigNetworking{ConfigureNodeAddresses: helper.ConfigureNodeAddresses(cfg)},
+	}
+	if ccm := cfg.CloudControllerManager; ccm != nil && ccm.Networking != nil && ccm.Networking.IPAMKind != nil {
+		kind := ccm.Networking.IPAMKind
+		config.Networking.IPAMKind = &cloudConfigIPAMKind{APIGroup: kind.APIGroup, Kind: kind.Kind}
 	}
 	data, err := yaml.Marshal(config)
 	if err != nil {
@@ -192,9 +200,7 @@ func seedValues(cfg *api.ControlPlaneConfig, cluster *extensionscontroller.Clust
 			"checksum/configmap-" + metal.CloudProviderConfigName: checksum([]byte(config)),
 			"checksum/secret-cloudprovider-kubeconfig":            access.kubeconfigChecksum,
 		},
-		"podLabels": map[string]any{
-			v1beta1constants.LabelPodMaintenanceRestart: "true",
-		},
+		"podLabels":         ccmPodLabels(access),
 		"priorityClassName": v1beta1constants.PriorityClassNameShootControlPlane300,
 		"server": map[string]any{
 			"tlsSecretName":   serverSecretName,
@@ -233,6 +239,14 @@ func seedValues(cfg *api.ControlPlaneConfig, cluster *extensionscontroller.Clust
 		chartCloudControllerManager:             ccm,
 		chartMetalLoadBalancerControllerManager: lbManager,
 	}, nil
+}
+
+func ccmPodLabels(access *metalAccess) map[string]any {
+	labels := map[string]any{v1beta1constants.LabelPodMaintenanceRestart: "true"}
+	for key, value := range access.egressLabels {
+		labels[key] = value
+	}
+	return labels
 }
 
 // podNetworks are the shoot's pod CIDRs: those Gardener reports in the status (one per IP family in dual-stack

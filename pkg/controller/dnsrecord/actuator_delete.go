@@ -14,7 +14,7 @@ import (
 )
 
 // Delete removes the DNSRecord's record set (its name and type, nothing else) from the zone. A set that is
-// already gone counts as deleted.
+// already gone counts as deleted and costs one query, no UPDATE.
 func (a *actuator) Delete(ctx context.Context, log logr.Logger, dns *extensionsv1alpha1.DNSRecord, _ *extensionscontroller.Cluster) error {
 	rrtype, err := rfc2136.ParseType(string(dns.Spec.RecordType))
 	if err != nil {
@@ -30,9 +30,12 @@ func (a *actuator) Delete(ctx context.Context, log logr.Logger, dns *extensionsv
 	}
 
 	name := miekgdns.CanonicalName(dns.Spec.Name)
-	if err := dnsClient.Delete(ctx, zone, name, rrtype); err != nil {
+	sent, err := dnsClient.Delete(ctx, zone, name, rrtype)
+	if err != nil {
 		return withErrorCodes(fmt.Errorf("could not delete record set %s %s: %w", name, dns.Spec.RecordType, err))
 	}
-	log.Info("Deleted DNS record set", "recordSet", name+" "+string(dns.Spec.RecordType), "zone", zone, "server", config.Server)
+	if sent {
+		log.Info("Deleted DNS record set", "recordSet", name+" "+string(dns.Spec.RecordType), "zone", zone, "server", config.Server)
+	}
 	return nil
 }

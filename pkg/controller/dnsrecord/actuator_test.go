@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -71,7 +72,7 @@ var _ = Describe("Actuator", func() {
 		utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 		utilruntime.Must(extensionsv1alpha1.AddToScheme(scheme))
 		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret, record).WithStatusSubresource(record).Build()
-		return NewActuator(c, time.Second)
+		return NewActuator(c, time.Second, clock.RealClock{})
 	}
 
 	expectCode := func(err error, code gardencorev1beta1.ErrorCode) {
@@ -82,7 +83,7 @@ var _ = Describe("Actuator", func() {
 	}
 
 	Describe("zone", func() {
-		It("prefers spec.zone over status.zone and the secret's zone", func() {
+		It("prefers spec.zone over the secret's zone and status.zone", func() {
 			record.Spec.Zone = ptr.To("other.test")
 			record.Status.Zone = ptr.To("example.com.")
 			err := newActuator().Reconcile(ctx, logr.Discard(), record, nil)
@@ -90,7 +91,19 @@ var _ = Describe("Actuator", func() {
 			Expect(err.Error()).To(ContainSubstring("api.example.com. is not in zone other.test."))
 		})
 
-		It("prefers status.zone over the secret's zone", func() {
+		It("prefers the secret's zone over status.zone, so that a corrected secret wins", func() {
+			record.Status.Zone = ptr.To("example.com.")
+			for _, err := range []error{
+				newActuator().Reconcile(ctx, logr.Discard(), record, nil),
+				newActuator().Delete(ctx, logr.Discard(), record, nil),
+			} {
+				expectCode(err, gardencorev1beta1.ErrorConfigurationProblem)
+				Expect(err.Error()).To(ContainSubstring("api.example.com. is not in zone secret.test."))
+			}
+		})
+
+		It("takes status.zone when neither the DNSRecord nor the secret names a zone, without asking the server", func() {
+			delete(secret.Data, "Zone")
 			record.Status.Zone = ptr.To("status.test.")
 			err := newActuator().Delete(ctx, logr.Discard(), record, nil)
 			expectCode(err, gardencorev1beta1.ErrorConfigurationProblem)
@@ -108,7 +121,7 @@ var _ = Describe("Actuator", func() {
 			err := newActuator().Reconcile(ctx, logr.Discard(), record, nil)
 			Expect(err).To(HaveOccurred())
 			Expect(err.Error()).To(SatisfyAll(ContainSubstring("could not find the zone of api.example.com."), ContainSubstring(closedServer)))
-			Expect(v1beta1helper.ExtractErrorCodes(err)).To(BeEmpty(), "an unreachable server is no configuration problem")
+			Expect(v1beta1helper.ExtractErrorCodes(err)).To(BeEmpty(), "an unreachable server is no configuration problem, and retried")
 		})
 
 		It("rejects a spec.zone that is no domain name", func() {

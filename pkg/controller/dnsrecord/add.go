@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -57,7 +58,7 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 	}
 
 	return dnsrecord.Add(mgr, dnsrecord.AddArgs{
-		Actuator:                  NewActuator(mgr.GetClient(), timeout),
+		Actuator:                  NewActuator(mgr.GetClient(), timeout, clock.RealClock{}),
 		ControllerOptions:         opts.Controller,
 		Predicates:                dnsrecord.DefaultPredicates(ctx, mgr, opts.IgnoreOperationAnnotation),
 		Type:                      metal.DNSType,

@@ -6,9 +6,8 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
 	"github.com/gardener/gardener/extensions/pkg/controller/infrastructure"
@@ -16,36 +15,22 @@ import (
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
+	api "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/helper"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 	metalclient "github.com/openkcm/gardener-extension-provider-metal/pkg/metal/client"
 )
 
-// NewClientFunc creates a client for the metal API from a REST configuration.
-type NewClientFunc func(*rest.Config) (client.Client, error)
-
 type actuator struct {
-	client    client.Client
-	newClient NewClientFunc
+	client   client.Client
+	clients  *metalclient.Cache
+	recorder events.EventRecorder
 }
 
-// NewActuator creates the Infrastructure actuator.
-func NewActuator(mgr manager.Manager) infrastructure.Actuator {
-	return &actuator{client: mgr.GetClient(), newClient: metalclient.New}
-}
-
-// Delete makes sure the shoot left nothing behind in the metal API; the worker deletion removes the machines
-// before, so claims that remain are leaks that must not go unnoticed.
-func (a *actuator) Delete(ctx context.Context, log logr.Logger, infra *extensionsv1alpha1.Infrastructure, cluster *extensionscontroller.Cluster) error {
-	metal, err := a.connect(ctx, infra, cluster)
-	if err != nil {
-		return err
-	}
-	return metal.checkNoClaimsLeft(ctx, log)
-}
-
-// ForceDelete does not wait for anything: bare metal has no infrastructure objects of its own.
-func (a *actuator) ForceDelete(_ context.Context, _ logr.Logger, _ *extensionsv1alpha1.Infrastructure, _ *extensionscontroller.Cluster) error {
-	return nil
+// NewActuator creates the Infrastructure actuator. clients caches the metal API clients, REST mappers and Server
+// watches across reconciles; it must run in the manager.
+func NewActuator(seedClient client.Client, clients *metalclient.Cache, recorder events.EventRecorder) infrastructure.Actuator {
+	return &actuator{client: seedClient, clients: clients, recorder: recorder}
 }
 
 // Migrate keeps nothing in the state: everything the controller reports is observed anew.
@@ -60,9 +45,10 @@ func (a *actuator) Restore(ctx context.Context, log logr.Logger, infra *extensio
 
 // metalAPI is a connection to the shoot's namespace in the metal API.
 type metalAPI struct {
-	client    client.Client
+	*metalclient.Client
 	namespace string
-	shootID   string
+	// scope selects the objects of this shoot; the machine driver puts these labels on everything it creates.
+	scope client.MatchingLabels
 }
 
 // connect reads the credentials and the region's metal API from the cloud profile; problems with either are
@@ -71,13 +57,9 @@ func (a *actuator) connect(ctx context.Context, infra *extensionsv1alpha1.Infras
 	if cluster == nil || cluster.CloudProfile == nil || cluster.Shoot == nil {
 		return nil, fmt.Errorf("cluster resource %s lacks the shoot or cloud profile", infra.Namespace)
 	}
-	cloudProfileConfig, err := helper.CloudProfileConfigFromRaw(cluster.CloudProfile.Spec.ProviderConfig)
+	region, err := regionConfig(cluster, infra.Spec.Region)
 	if err != nil {
-		return nil, configurationProblem(fmt.Errorf("cloud profile %s: %w", cluster.CloudProfile.Name, err))
-	}
-	region, ok := helper.FindRegionConfig(cloudProfileConfig, infra.Spec.Region)
-	if !ok {
-		return nil, configurationProblem(fmt.Errorf("cloud profile %s has no metal API for region %q (providerConfig.regionConfigs)", cluster.CloudProfile.Name, infra.Spec.Region))
+		return nil, err
 	}
 
 	secret := &corev1.Secret{}
@@ -88,15 +70,31 @@ func (a *actuator) connect(ctx context.Context, infra *extensionsv1alpha1.Infras
 	if err != nil {
 		return nil, configurationProblem(err)
 	}
-	restConfig, err := metalclient.RESTConfig(region, creds)
+	c, err := a.clients.Get(infra.Namespace, region, creds)
 	if err != nil {
 		return nil, configurationProblem(err)
 	}
-	c, err := a.newClient(restConfig)
+	return &metalAPI{Client: c, namespace: creds.Namespace, scope: scopeLabels(infra, cluster)}, nil
+}
+
+func regionConfig(cluster *extensionscontroller.Cluster, regionName string) (*api.RegionConfig, error) {
+	cloudProfileConfig, err := helper.CloudProfileConfigFromRaw(cluster.CloudProfile.Spec.ProviderConfig)
 	if err != nil {
-		return nil, configurationProblem(err)
+		return nil, configurationProblem(fmt.Errorf("cloud profile %s: %w", cluster.CloudProfile.Name, err))
 	}
-	return &metalAPI{client: c, namespace: creds.Namespace, shootID: infra.Namespace}, nil
+	region, ok := helper.FindRegionConfig(cloudProfileConfig, regionName)
+	if !ok {
+		return nil, configurationProblem(fmt.Errorf("cloud profile %s has no metal API for region %q (providerConfig.regionConfigs)", cluster.CloudProfile.Name, regionName))
+	}
+	return region, nil
+}
+
+// scopeLabels are the labels the machine driver puts on the shoot's ServerClaims, ignition Secrets and
+// IPAddressClaims (the worker controller writes them into every MachineClass's providerSpec.labels); the
+// controller touches nothing in the metal API without them. The Shoot's UID makes the scope unique across gardens
+// that share a metal namespace, where technical IDs may repeat.
+func scopeLabels(infra *extensionsv1alpha1.Infrastructure, cluster *extensionscontroller.Cluster) client.MatchingLabels {
+	return metal.ScopeLabels(infra.Namespace, string(cluster.Shoot.UID))
 }
 
 func configurationProblem(err error) error {

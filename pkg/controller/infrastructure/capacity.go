@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gardener/gardener/extensions/pkg/controller/worker"
@@ -23,16 +23,35 @@ import (
 // poolZone is one worker pool in one zone with the Servers that can serve it.
 type poolZone struct {
 	pool, zone, machineType string
-	selector                labels.Set
+	selector                serverSelector
 	tolerations             []api.ServerToleration
 	minimum                 int32
 }
 
+// serverSelector selects the Servers of a pool in a zone by the labels the Worker controller puts into the
+// pool's MachineClass (helper.ServerSelectorLabels), so that the count and the claims agree.
+type serverSelector labels.Set
+
+func (s serverSelector) matches(server *metalv1alpha1.Server) bool {
+	return labels.SelectorFromSet(labels.Set(s)).Matches(labels.Set(server.Labels))
+}
+
+func (s serverSelector) String() string {
+	keys := slices.Sorted(maps.Keys(s))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+s[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+var workersPath = field.NewPath("spec", "provider", "workers")
+
 // poolZones lists every worker pool × zone with the labels its Servers must carry (machine type labels from the
-// CloudProfile, the zone, the pool's extra labels) and the pool's minimum share in that zone.
-func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.CloudProfileConfig) ([]poolZone, error) {
+// CloudProfile, the pool's extra labels, zone and region) and the pool's minimum share in that zone.
+func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.CloudProfileConfig, region string) ([]poolZone, error) {
 	var result []poolZone
-	for _, pool := range workers {
+	for i, pool := range workers {
 		machineType, ok := helper.FindMachineType(cloudProfileConfig, pool.Machine.Type)
 		if !ok {
 			return nil, configurationProblem(fmt.Errorf("worker pool %q: machine type %q has no Server labels in the cloud profile (providerConfig.machineTypes)", pool.Name, pool.Machine.Type))
@@ -41,18 +60,18 @@ func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.Cloud
 		if err != nil {
 			return nil, configurationProblem(fmt.Errorf("worker pool %q: %w", pool.Name, err))
 		}
-		for i, zone := range pool.Zones {
-			selector := labels.Set{}
-			maps.Copy(selector, machineType.ServerLabels)
-			maps.Copy(selector, workerConfig.ExtraServerLabels)
-			selector[metal.ZoneLabel] = zone
+		for j, zone := range pool.Zones {
+			selector, err := helper.ServerSelectorLabels(machineType, workerConfig.ExtraServerLabels, region, zone, workersPath.Index(i).Child("providerConfig", "extraServerLabels"))
+			if err != nil {
+				return nil, configurationProblem(err)
+			}
 			result = append(result, poolZone{
 				pool:        pool.Name,
 				zone:        zone,
 				machineType: pool.Machine.Type,
-				selector:    selector,
+				selector:    serverSelector(selector),
 				tolerations: workerConfig.ServerTolerations,
-				minimum:     worker.DistributeOverZones(int32(i), pool.Minimum, int32(len(pool.Zones))), //nolint:gosec // zone counts are tiny
+				minimum:     worker.DistributeOverZones(int32(j), pool.Minimum, int32(len(pool.Zones))), //nolint:gosec // zone counts are tiny
 			})
 		}
 	}
@@ -60,17 +79,14 @@ func poolZones(workers []gardencorev1beta1.Worker, cloudProfileConfig *api.Cloud
 }
 
 // serverCapacity counts, per pool and zone, the Servers matching its labels and those it can have: Available,
-// unclaimed Servers whose taints it tolerates, plus Servers already claimed by this shoot.
-func (m *metalAPI) serverCapacity(ctx context.Context, pools []poolZone) ([]api.ServerCapacity, error) {
+// unclaimed Servers whose taints it tolerates, plus Servers already claimed by this shoot. servers come from the
+// shared Server watch; only the shoot's own claims are listed.
+func (m *metalAPI) serverCapacity(ctx context.Context, servers []metalv1alpha1.Server, pools []poolZone) ([]api.ServerCapacity, error) {
 	if len(pools) == 0 {
 		return nil, nil
 	}
-	servers := &metalv1alpha1.ServerList{}
-	if err := m.client.List(ctx, servers); err != nil {
-		return nil, accessError(fmt.Errorf("listing Servers in the metal API: %w", err))
-	}
 	claims := &metalv1alpha1.ServerClaimList{}
-	if err := m.client.List(ctx, claims, client.InNamespace(m.namespace), client.MatchingLabels{metal.ShootLabel: m.shootID}); err != nil {
+	if err := m.List(ctx, claims, client.InNamespace(m.namespace), m.scope); err != nil {
 		return nil, accessError(fmt.Errorf("listing the shoot's ServerClaims in the metal API: %w", err))
 	}
 	ownClaims := make(map[string]bool, len(claims.Items))
@@ -81,13 +97,15 @@ func (m *metalAPI) serverCapacity(ctx context.Context, pools []poolZone) ([]api.
 	result := make([]api.ServerCapacity, 0, len(pools))
 	for _, pz := range pools {
 		capacity := api.ServerCapacity{Pool: pz.pool, Zone: pz.zone, MachineType: pz.machineType, Minimum: pz.minimum}
-		selector := labels.SelectorFromSet(pz.selector)
-		for i := range servers.Items {
-			server := &servers.Items[i]
-			if !selector.Matches(labels.Set(server.Labels)) {
+		for i := range servers {
+			server := &servers[i]
+			if !pz.selector.matches(server) {
 				continue
 			}
 			capacity.Matching++
+			if server.Labels[metal.InstanceTypeLabel] != pz.machineType {
+				capacity.WithoutInstanceType++
+			}
 			if m.claimable(server, pz.tolerations, ownClaims) {
 				capacity.Available++
 			}
@@ -122,25 +140,18 @@ func tolerated(taint metalv1alpha1.Taint, tolerations []api.ServerToleration) bo
 	})
 }
 
-// insufficient describes the pools and zones whose minimum exceeds the Servers they can have.
-func insufficient(capacities []api.ServerCapacity, pools []poolZone) []string {
-	var problems []string
+// shortages describes the pools and zones whose minimum exceeds the Servers they can have, and those whose
+// Servers lack the instance type label.
+func shortages(capacities []api.ServerCapacity, pools []poolZone) (short, untyped []string) {
 	for i, c := range capacities {
-		if c.Available >= c.Minimum {
-			continue
+		if c.Available < c.Minimum {
+			short = append(short, fmt.Sprintf("pool %q zone %q needs %d, %d can be claimed (%d Servers match %s)",
+				c.Pool, c.Zone, c.Minimum, c.Available, c.Matching, pools[i].selector))
 		}
-		problems = append(problems, fmt.Sprintf("pool %q zone %q needs %d, %d can be claimed (%d Servers match %s)",
-			c.Pool, c.Zone, c.Minimum, c.Available, c.Matching, formatSelector(pools[i].selector)))
+		if c.WithoutInstanceType > 0 {
+			untyped = append(untyped, fmt.Sprintf("pool %q zone %q: %d of %d matching Servers lack the label %s=%s",
+				c.Pool, c.Zone, c.WithoutInstanceType, c.Matching, metal.InstanceTypeLabel, c.MachineType))
+		}
 	}
-	return problems
-}
-
-func formatSelector(set labels.Set) string {
-	keys := slices.Collect(maps.Keys(set))
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, k+"="+set[k])
-	}
-	return strings.Join(parts, ",")
+	return short, untyped
 }

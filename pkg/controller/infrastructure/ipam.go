@@ -23,7 +23,7 @@ func (m *metalAPI) checkIPAMPools(ctx context.Context, networks []api.Network, f
 			continue
 		}
 		refPath := fldPath.Index(i).Child("ipamPoolRef")
-		mapping, err := m.client.RESTMapper().RESTMapping(schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind})
+		mapping, err := m.RESTMapper().RESTMapping(schema.GroupKind{Group: ref.APIGroup, Kind: ref.Kind})
 		if err != nil {
 			if meta.IsNoMatchError(err) {
 				return configurationProblem(fmt.Errorf("%s: the metal API does not serve kind %s of group %s", refPath, ref.Kind, ref.APIGroup))
@@ -36,7 +36,7 @@ func (m *metalAPI) checkIPAMPools(ctx context.Context, networks []api.Network, f
 		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
 			key.Namespace = m.namespace
 		}
-		if err := m.client.Get(ctx, key, pool); err != nil {
+		if err := m.Get(ctx, key, pool); err != nil {
 			if apierrors.IsNotFound(err) {
 				return configurationProblem(fmt.Errorf("%s: %s %q does not exist in the metal API", refPath, ref.Kind, key))
 			}

@@ -14,7 +14,6 @@ import (
 	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
 
 	api "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/ignition"
 )
 
@@ -22,12 +21,25 @@ import (
 // Ignition content (JSON or YAML).
 const IgnitionSecretKey = "ignition"
 
+// poolIgnition is the extra Ignition of a pool's machines.
+type poolIgnition struct {
+	// merged is the CloudProfile's Ignition with the pool's merged over it, as Ignition 3.5 JSON. It goes into the
+	// MachineClass secret, never into the providerSpec: the pool's part may come from a Secret and carry
+	// credentials, while a MachineClass is a plain resource in the seed.
+	merged string
+	// own is the pool's own Ignition as JSON, without the CloudProfile's: it is part of the class hash, so that the
+	// shoot owner's change replaces the machines and an operator's CloudProfile change does not.
+	own string
+	// override replaces the generated Ignition instead of merging into it.
+	override bool
+}
+
 // poolIgnition returns the extra Ignition of a pool's machines: the CloudProfile's Ignition with the pool's
-// (inline, or from the Secret its secretRef names) merged over it. The precedence, from low to high, is: what the
-// driver generates (hostname, user data, DNS, metadata), the CloudProfile's Ignition, the pool's Ignition. With
-// the pool's override the generated part is replaced, but the CloudProfile's Ignition, the operator's baseline,
-// still applies.
-func (w *workerDelegate) poolIgnition(ctx context.Context, config *api.WorkerConfig, configPath *field.Path) (*apis.ExtraIgnition, error) {
+// (inline, or from the Secret its secretRef names) merged over it; nil when there is neither. The precedence, from
+// low to high, is: what the driver generates (hostname, user data, DNS, metadata), the CloudProfile's Ignition, the
+// pool's Ignition. With the pool's override the generated part is replaced, but the CloudProfile's Ignition, the
+// operator's baseline, still applies.
+func (w *workerDelegate) poolIgnition(ctx context.Context, config *api.WorkerConfig, configPath *field.Path) (*poolIgnition, error) {
 	var pool string
 	override := false
 	if extra := config.ExtraIgnition; extra != nil {
@@ -74,10 +86,11 @@ func (w *workerDelegate) ignitionFromSecret(ctx context.Context, name string, fl
 
 // mergeIgnition merges the pool's Ignition over the CloudProfile's, so that the pool's entries win for the same
 // path or unit. The result is Ignition 3.5 JSON, the form the driver expects; nil when there is neither.
-func mergeIgnition(profile, pool string, override bool) (*apis.ExtraIgnition, error) {
+func mergeIgnition(profile, pool string, override bool) (*poolIgnition, error) {
 	if profile == "" && pool == "" {
 		return nil, nil
 	}
+	result := &poolIgnition{override: override}
 	var merged types.Config
 	for i, content := range []string{profile, pool} {
 		if content == "" {
@@ -87,14 +100,28 @@ func mergeIgnition(profile, pool string, override bool) (*apis.ExtraIgnition, er
 		if err != nil {
 			return nil, fmt.Errorf("%s Ignition: %w", []string{"CloudProfile", "pool"}[i], err)
 		}
+		if i == 1 {
+			if result.own, err = encodeIgnition(cfg); err != nil {
+				return nil, err
+			}
+		}
 		merged = v35.Merge(merged, cfg)
 	}
 	merged.Ignition.Version = types.MaxVersion.String()
-	raw, err := json.Marshal(merged)
+	raw, err := encodeIgnition(merged)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the merged Ignition: %w", err)
+		return nil, err
 	}
-	return &apis.ExtraIgnition{Raw: string(raw), Override: override}, nil
+	result.merged = raw
+	return result, nil
+}
+
+func encodeIgnition(cfg types.Config) (string, error) {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("encoding Ignition: %w", err)
+	}
+	return string(raw), nil
 }
 
 // parseIgnition accepts YAML as well as JSON, as the provider configs do; the driver reads only JSON.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,11 +30,19 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/helper"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/validation"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
-// UserDataSecretKey is the key of the MachineClass secret that holds the operating system's user data, as
-// machine-controller-manager passes it to the driver.
-const UserDataSecretKey = "userData"
+// DefaultMachineCreationTimeout is how long machine-controller-manager waits for a new machine's Node before it
+// declares the creation failed and replaces the machine, unless the pool (the Shoot's
+// workers[].machineControllerManager.machineCreationTimeout) or the CloudProfile's machine type
+// (machineTypes[].machineControllerManager.machineCreationTimeout, which Gardener copies into pools that set none)
+// sets one. MCM's own default, 20 minutes (gardenlet runs it with --machine-creation-timeout=20m), is too short
+// for a Server that powers on, runs POST and firmware initialisation, boots over the network and installs its
+// operating system before the kubelet starts. The timeout also bounds the Machine's bootstrap token: MCM sets the
+// token's expiration to the effective creation timeout (machine-controller-manager v0.62.1,
+// pkg/util/provider/machinecontroller/userdata.go).
+const DefaultMachineCreationTimeout = 60 * time.Minute
 
 // machineConfig is the generated machine configuration of a Worker.
 type machineConfig struct {
@@ -124,7 +133,7 @@ func (w *workerDelegate) generatePool(ctx context.Context, generated *machineCon
 		return fmt.Errorf("%s: %w", poolPath.Child("machineImage"), err)
 	}
 	generated.images = appendImage(generated.images, image)
-	extraIgnition, err := w.poolIgnition(ctx, config, configPath)
+	ignition, err := w.poolIgnition(ctx, config, configPath)
 	if err != nil {
 		return err
 	}
@@ -137,20 +146,22 @@ func (w *workerDelegate) generatePool(ctx context.Context, generated *machineCon
 	for zoneIndex, zone := range pool.Zones {
 		spec, err := buildProviderSpec(providerSpecInput{
 			shootID:     w.worker.Namespace,
+			shootUID:    string(w.cluster.Shoot.UID),
 			image:       image.Image,
+			region:      w.worker.Spec.Region,
 			zone:        zone,
 			machineType: machineType,
 			config:      config,
 			infra:       w.infraConfig,
 			profile:     w.cloudProfileConfig,
-			ignition:    extraIgnition,
+			ignition:    ignition,
 		}, configPath)
 		if err != nil {
 			return err
 		}
 		zoneIdx := int32(zoneIndex) // #nosec G115 -- see zoneCount.
 		deploymentName := fmt.Sprintf("%s-%s-z%d", w.worker.Namespace, pool.Name, zoneIdx+1)
-		className, err := machineClassName(deploymentName, pool, w.cluster, spec)
+		className, err := machineClassName(deploymentName, pool, w.cluster, classHashInputs(zone, config, spec, ignition))
 		if err != nil {
 			return err
 		}
@@ -159,31 +170,62 @@ func (w *workerDelegate) generatePool(ctx context.Context, generated *machineCon
 			return err
 		}
 		generated.classes = append(generated.classes, class)
-		generated.secrets = append(generated.secrets, w.machineClassSecret(className, userData))
+		generated.secrets = append(generated.secrets, w.machineClassSecret(className, userData, ignition))
 		generated.deployments = append(generated.deployments, machineDeployment(pool, deploymentName, className, zoneIdx, zoneCount))
 	}
 	return nil
 }
 
+// classHashInput is what, besides Gardener's worker pool hash, replaces a pool's machines when it changes: the pool's
+// own choices that a Server gets only when it is claimed and set up (the zone, the extra Server labels and
+// tolerations the claim is made with, the IPAM pools its addresses come from, the metadata, DNS servers and
+// Ignition written at first boot). What the CloudProfile resolves for the pool (the image reference of a version,
+// the machine type's Server labels, its DNS servers and Ignition) and the region rule of the Server selector are left
+// out: an operator's edit of them applies to machines created from then on and replaces no running machine, as
+// Gardener's providers do (provider-openstack's generateWorkerPoolHash in pkg/controller/worker/machines.go hashes its
+// pool's server group and security groups, never the image ID the CloudProfile maps the version to).
+// docs/usage/usage.md lists these inputs; keep both in step.
+type classHashInput struct {
+	Zone              string            `json:"zone"`
+	ExtraServerLabels map[string]string `json:"extraServerLabels,omitempty"`
+	ServerTolerations []apis.Toleration `json:"serverTolerations,omitempty"`
+	IPAMConfig        []apis.IPAMConfig `json:"ipamConfig,omitempty"`
+	Metadata          map[string]string `json:"metadata,omitempty"`
+	DNSServers        []string          `json:"dnsServers,omitempty"`
+	Ignition          string            `json:"ignition,omitempty"`
+	IgnitionOverride  bool              `json:"ignitionOverride,omitempty"`
+}
+
+// classHashInputs collects the hash inputs of one pool and zone. The pool's DNS servers count, not the
+// CloudProfile's that the providerSpec falls back to; the pool's Ignition counts, not the CloudProfile's merged
+// into it.
+func classHashInputs(zone string, config *api.WorkerConfig, spec *apis.ProviderSpec, ignition *poolIgnition) classHashInput {
+	in := classHashInput{
+		Zone:              zone,
+		ExtraServerLabels: config.ExtraServerLabels,
+		ServerTolerations: spec.ServerTolerations,
+		IPAMConfig:        spec.IPAMConfig,
+		Metadata:          spec.Metadata,
+		DNSServers:        config.DNSServers,
+	}
+	if ignition != nil {
+		in.Ignition, in.IgnitionOverride = ignition.own, ignition.override
+	}
+	return in
+}
+
 // machineClassName names a pool's class after its deployment and a hash of everything that requires new
-// machines: Gardener's worker pool hash (the node agent secret, which covers the machine type, image version,
-// Kubernetes version and kubelet configuration) plus the providerSpec, which holds the resolved image, Server
-// selector, tolerations, Ignition, IPAM configuration, metadata and DNS servers. Anything else (minimum,
-// maximum, node labels, taints, annotations, the autoscaler's node template) changes the MachineDeployment or the
-// class in place. For in-place updates the image is left out: the image version is part of Gardener's in-place
-// hash already, and machines updated in place do not boot the image again.
-func machineClassName(deploymentName string, pool extensionsv1alpha1.WorkerPool, cluster *extensionscontroller.Cluster, spec *apis.ProviderSpec) (string, error) {
-	specData, err := json.Marshal(spec)
+// machines: Gardener's worker pool hash (the node agent secret name, which covers the machine type, the image name
+// and version, the Kubernetes version, the kubelet configuration and the CRI; for in-place updates Gardener's
+// in-place hash instead) plus the classHashInput. Anything else (minimum, maximum, node labels, taints,
+// annotations, the machine configuration, the autoscaler's node template, what the CloudProfile resolves) changes
+// the MachineDeployment or the class in place.
+func machineClassName(deploymentName string, pool extensionsv1alpha1.WorkerPool, cluster *extensionscontroller.Cluster, in classHashInput) (string, error) {
+	data, err := json.Marshal(in)
 	if err != nil {
-		return "", fmt.Errorf("encoding the providerSpec for the hash: %w", err)
+		return "", fmt.Errorf("encoding the hash inputs: %w", err)
 	}
-	inPlaceSpec := *spec
-	inPlaceSpec.Image = ""
-	inPlaceData, err := json.Marshal(inPlaceSpec)
-	if err != nil {
-		return "", fmt.Errorf("encoding the providerSpec for the hash: %w", err)
-	}
-	hash, err := worker.WorkerPoolHash(pool, cluster, []string{string(specData)}, []string{string(inPlaceData)})
+	hash, err := worker.WorkerPoolHash(pool, cluster, []string{string(data)}, []string{string(data)})
 	if err != nil {
 		return "", fmt.Errorf("computing the hash of worker pool %q: %w", pool.Name, err)
 	}
@@ -236,7 +278,13 @@ func nodeVirtualCapacity(pool extensionsv1alpha1.WorkerPool) corev1.ResourceList
 	return pool.NodeTemplate.VirtualCapacity
 }
 
-func (w *workerDelegate) machineClassSecret(name string, userData []byte) *corev1.Secret {
+// machineClassSecret holds what MCM passes to the driver besides the providerSpec: the user data and the extra
+// Ignition, which may carry credentials and therefore stays out of the MachineClass.
+func (w *workerDelegate) machineClassSecret(name string, userData []byte, ignition *poolIgnition) *corev1.Secret {
+	data := map[string][]byte{metal.UserDataSecretKey: userData}
+	if ignition != nil {
+		data[metal.ExtraIgnitionSecretKey] = []byte(ignition.merged)
+	}
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
@@ -245,7 +293,7 @@ func (w *workerDelegate) machineClassSecret(name string, userData []byte) *corev
 			Labels: map[string]string{v1beta1constants.GardenerPurpose: v1beta1constants.GardenPurposeMachineClass},
 		},
 		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{UserDataSecretKey: userData},
+		Data: data,
 	}
 }
 
@@ -272,10 +320,22 @@ func machineDeployment(pool extensionsv1alpha1.WorkerPool, name, className strin
 		Labels:                       pool.Labels,
 		Annotations:                  pool.Annotations,
 		Taints:                       pool.Taints,
-		MachineConfiguration:         genericactuator.ReadMachineConfiguration(pool),
+		MachineConfiguration:         machineConfiguration(pool),
 		ClusterAutoscalerAnnotations: extensionsv1alpha1helper.GetMachineDeploymentClusterAutoscalerAnnotations(pool.ClusterAutoscaler),
 		AutoPreserveFailedMachineMax: preserveMax,
 	}
+}
+
+// machineConfiguration is the pool's machine-controller-manager settings, with DefaultMachineCreationTimeout where
+// it sets no creation timeout. MCM applies a changed configuration to the existing MachineSets and Machines without
+// replacing them (machine-controller-manager v0.62.1, pkg/controller/deployment_util.go: the template comparison
+// leaves machineConfiguration out), so the default never rolls a pool.
+func machineConfiguration(pool extensionsv1alpha1.WorkerPool) *machinev1alpha1.MachineConfiguration {
+	config := genericactuator.ReadMachineConfiguration(pool)
+	if config.MachineCreationTimeout == nil {
+		config.MachineCreationTimeout = &metav1.Duration{Duration: DefaultMachineCreationTimeout}
+	}
+	return config
 }
 
 // updateStrategy is a rolling update unless the pool asks for in-place updates, automatic or manual.

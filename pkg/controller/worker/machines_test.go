@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
@@ -120,7 +121,7 @@ var _ = Describe("Machine configuration", func() {
 		}))
 		spec, err := apis.Decode(class.ProviderSpec.Raw)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(spec.ServerSelector.MatchLabels).To(Equal(map[string]string{"type": "m1", metal.ZoneLabel: "z2"}))
+		Expect(spec.ServerSelector.MatchLabels).To(Equal(map[string]string{"type": "m1", metal.ZoneLabel: "z2", metal.RegionLabel: "r1"}))
 		Expect(spec.Image).To(Equal("r.io/gl:1.0"))
 
 		Expect(generated.secrets[1].Name).To(Equal(class.Name))
@@ -134,6 +135,7 @@ var _ = Describe("Machine configuration", func() {
 		Expect(*second.Strategy.RollingUpdate.MaxSurge).To(Equal(intstr.FromInt32(0)))
 		Expect(second.ClassName).To(Equal(class.Name))
 		Expect(second.Labels).To(Equal(map[string]string{"pool": "a"}))
+		Expect(second.MachineConfiguration).To(Equal(&machinev1alpha1.MachineConfiguration{MachineCreationTimeout: &metav1.Duration{Duration: time.Hour}}))
 		Expect(generated.images).To(Equal([]api.MachineImage{{Name: "gl", Version: "1.0", Image: "r.io/gl:1.0", Architecture: ptr.To("amd64")}}))
 	})
 
@@ -148,25 +150,90 @@ var _ = Describe("Machine configuration", func() {
 		Expect(generated.deployments[0].Strategy.InPlaceUpdate.OrchestrationType).To(Equal(machinev1alpha1.OrchestrationTypeAuto))
 	})
 
+	It("keeps a creation timeout the pool sets and the pool's other machine-controller-manager settings", func() {
+		pool.MachineControllerManagerSettings = &gardencorev1beta1.MachineControllerManagerSettings{
+			MachineCreationTimeout: &metav1.Duration{Duration: 15 * time.Minute},
+			MachineDrainTimeout:    &metav1.Duration{Duration: 2 * time.Hour},
+		}
+		generated, err := newDelegate(pool).machineConfig(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(generated.deployments[0].MachineConfiguration).To(Equal(&machinev1alpha1.MachineConfiguration{
+			MachineCreationTimeout: &metav1.Duration{Duration: 15 * time.Minute},
+			MachineDrainTimeout:    &metav1.Duration{Duration: 2 * time.Hour},
+		}))
+	})
+
 	Describe("class names", func() {
+		// generatedNames generates the class names of the pool with the delegate changed by mutate.
+		generatedNames := func(p extensionsv1alpha1.WorkerPool, mutate func(*workerDelegate)) []string {
+			d := newDelegate(p)
+			mutate(d)
+			generated, err := d.machineConfig(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			var names []string
+			for _, class := range generated.classes {
+				names = append(names, class.Name)
+			}
+			return names
+		}
+
 		It("are stable", func() {
 			Expect(classNames(pool)).To(Equal(classNames(pool)))
-		})
-
-		It("do not change with sizes, node labels, taints or the node template", func() {
-			changed := pool
-			changed.Minimum, changed.Maximum = 4, 10
-			changed.MaxSurge = intstr.FromString("100%")
-			changed.Labels = map[string]string{"pool": "a", "team": "x"}
-			changed.Taints = []corev1.Taint{{Key: "k", Effect: corev1.TaintEffectNoSchedule}}
-			changed.NodeTemplate = &extensionsv1alpha1.NodeTemplate{Capacity: corev1.ResourceList{"cpu": resource.MustParse("32")}}
-			Expect(classNames(changed)).To(Equal(classNames(pool)))
 		})
 
 		It("do not change for a zone added at the end", func() {
 			changed := pool
 			changed.Zones = []string{"z1", "z2", "z3"}
 			Expect(classNames(changed)[:2]).To(Equal(classNames(pool)))
+		})
+
+		// Every input that is not a hash input (docs/usage/usage.md lists them) leaves the names alone: a change
+		// applies to machines created from then on and replaces no running machine.
+		DescribeTable("do not change with what does not need new machines",
+			func(mutatePool func(*extensionsv1alpha1.WorkerPool), mutateDelegate func(*workerDelegate)) {
+				changed := pool
+				mutatePool(&changed)
+				Expect(generatedNames(changed, mutateDelegate)).To(Equal(classNames(pool)))
+			},
+			Entry("sizes", func(p *extensionsv1alpha1.WorkerPool) {
+				p.Minimum, p.Maximum, p.MaxSurge, p.MaxUnavailable = 4, 10, intstr.FromString("100%"), intstr.FromInt32(2)
+			}, func(*workerDelegate) {}),
+			Entry("node labels, annotations and taints", func(p *extensionsv1alpha1.WorkerPool) {
+				p.Labels = map[string]string{"pool": "a", "team": "x"}
+				p.Annotations = map[string]string{"a": "b"}
+				p.Taints = []corev1.Taint{{Key: "k", Effect: corev1.TaintEffectNoSchedule}}
+			}, func(*workerDelegate) {}),
+			Entry("the autoscaler's node template and priority", func(p *extensionsv1alpha1.WorkerPool) {
+				p.NodeTemplate = &extensionsv1alpha1.NodeTemplate{Capacity: corev1.ResourceList{"cpu": resource.MustParse("32")}}
+				p.Priority = ptr.To[int32](10)
+			}, func(*workerDelegate) {}),
+			Entry("machine-controller-manager settings", func(p *extensionsv1alpha1.WorkerPool) {
+				p.MachineControllerManagerSettings = &gardencorev1beta1.MachineControllerManagerSettings{MachineCreationTimeout: &metav1.Duration{Duration: 3 * time.Hour}}
+			}, func(*workerDelegate) {}),
+			Entry("the CloudProfile's image reference of the same version", func(*extensionsv1alpha1.WorkerPool) {}, func(d *workerDelegate) {
+				d.cloudProfileConfig.MachineImages[0].Versions[0].Image = "r.io/gl:1.0-rebuilt"
+			}),
+			Entry("the CloudProfile's Server labels of the machine type", func(*extensionsv1alpha1.WorkerPool) {}, func(d *workerDelegate) {
+				d.cloudProfileConfig.MachineTypes[0].ServerLabels = map[string]string{"type": "m1", "generation": "2"}
+			}),
+			Entry("the CloudProfile's DNS servers", func(*extensionsv1alpha1.WorkerPool) {}, func(d *workerDelegate) {
+				d.cloudProfileConfig.DNSServers = []string{"10.9.9.9"}
+			}),
+			Entry("the CloudProfile's Ignition", func(*extensionsv1alpha1.WorkerPool) {}, func(d *workerDelegate) {
+				d.cloudProfileConfig.Ignition = ptr.To(`{"ignition":{"version":"3.5.0"},"storage":{"files":[{"path":"/etc/profile"}]}}`)
+			}),
+			Entry("the CloudProfile's capacity of the machine type", func(*extensionsv1alpha1.WorkerPool) {}, func(d *workerDelegate) {
+				d.cluster.CloudProfile.Spec.MachineTypes[0].CPU = resource.MustParse("128")
+			}),
+		)
+
+		It("do not change when the CloudProfile's Ignition changes under the pool's own", func() {
+			p := withProviderConfig(pool, &v1alpha1.WorkerConfig{ExtraIgnition: &v1alpha1.IgnitionConfig{Raw: `{"ignition":{"version":"3.5.0"}}`}})
+			before := generatedNames(p, func(*workerDelegate) {})
+			after := generatedNames(p, func(d *workerDelegate) {
+				d.cloudProfileConfig.Ignition = ptr.To(`{"ignition":{"version":"3.5.0"},"storage":{"files":[{"path":"/etc/profile"}]}}`)
+			})
+			Expect(after).To(Equal(before))
 		})
 
 		DescribeTable("change when the machines must be replaced",
@@ -178,12 +245,14 @@ var _ = Describe("Machine configuration", func() {
 					Expect(after[i]).NotTo(Equal(before[i]))
 				}
 			},
-			Entry("image version", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
-				p.MachineImage.Version = "1.1"
+			// Gardener names the node agent secret after the machine type, image name and version, Kubernetes version,
+			// kubelet configuration and CRI (operatingsystemconfig.Key), so it changes with each of them.
+			Entry("node agent secret (machine type, image version, Kubernetes version, kubelet config, ...)", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
+				p.NodeAgentSecretName = ptr.To("gardener-node-agent-a-5678")
 				return p
 			}),
-			Entry("node agent secret (Kubernetes version, kubelet config, ...)", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
-				p.NodeAgentSecretName = ptr.To("gardener-node-agent-a-5678")
+			Entry("zones", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
+				p.Zones = []string{"z3", "z4"}
 				return p
 			}),
 			Entry("extra Server labels", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
@@ -192,25 +261,21 @@ var _ = Describe("Machine configuration", func() {
 			Entry("tolerations", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
 				return withProviderConfig(p, &v1alpha1.WorkerConfig{ServerTolerations: []v1alpha1.ServerToleration{{Key: "k", Operator: "Exists"}}})
 			}),
-			Entry("Ignition", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
+			Entry("IPAM pools", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
+				return withProviderConfig(p, &v1alpha1.WorkerConfig{IPAMConfig: []v1alpha1.IPAMConfig{{MetadataKey: "node", IPAMRef: v1alpha1.IPAMReference{
+					Pool: &v1alpha1.IPAMPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "InClusterIPPool", Name: "p"},
+				}}}})
+			}),
+			Entry("the pool's Ignition", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
 				return withProviderConfig(p, &v1alpha1.WorkerConfig{ExtraIgnition: &v1alpha1.IgnitionConfig{Raw: `{"ignition":{"version":"3.5.0"}}`}})
 			}),
 			Entry("metadata", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
 				return withProviderConfig(p, &v1alpha1.WorkerConfig{Metadata: map[string]string{"k": "v"}})
 			}),
-			Entry("DNS servers", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
+			Entry("the pool's DNS servers", func(p extensionsv1alpha1.WorkerPool) extensionsv1alpha1.WorkerPool {
 				return withProviderConfig(p, &v1alpha1.WorkerConfig{DNSServers: []string{"10.0.0.1"}})
 			}),
 		)
-
-		It("change when the CloudProfile maps the same version to another image", func() {
-			before := classNames(pool)
-			d := newDelegate(pool)
-			d.cloudProfileConfig.MachineImages[0].Versions[0].Image = "r.io/gl:1.0-rebuilt"
-			generated, err := d.machineConfig(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(generated.classes[0].Name).NotTo(Equal(before[0]))
-		})
 	})
 
 	It("rejects an invalid providerConfig with its field path before generating anything", func() {
@@ -235,7 +300,9 @@ var _ = Describe("Machine configuration", func() {
 		Expect(err).NotTo(HaveOccurred())
 		spec, err := apis.Decode(generated.classes[0].ProviderSpec.Raw)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(spec.ExtraIgnition.Raw).To(ContainSubstring("/etc/x"))
+		Expect(spec.ExtraIgnition).To(Equal(&apis.ExtraIgnition{}))
+		Expect(string(generated.classes[0].ProviderSpec.Raw)).NotTo(ContainSubstring("/etc/x"), "the Secret's content stays out of the MachineClass")
+		Expect(string(generated.secrets[0].Data[metal.ExtraIgnitionSecretKey])).To(ContainSubstring("/etc/x"))
 	})
 })
 

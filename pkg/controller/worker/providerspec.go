@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	api "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/helper"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis"
 	drivervalidation "github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis/validation"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
@@ -16,21 +17,24 @@ import (
 // providerSpecInput is everything the providerSpec of one pool and zone is made of, already resolved.
 type providerSpecInput struct {
 	// shootID is the shoot's technical ID (its namespace in the seed), the value of the shoot label.
-	shootID     string
+	shootID string
+	// shootUID is the Shoot's UID in the garden; with shootID it makes the scope labels unique across gardens.
+	shootUID    string
 	image       string
+	region      string
 	zone        string
 	machineType *api.MachineType
 	config      *api.WorkerConfig
 	infra       *api.InfrastructureConfig
 	profile     *api.CloudProfileConfig
-	ignition    *apis.ExtraIgnition
+	ignition    *poolIgnition
 }
 
 // buildProviderSpec builds the driver's providerSpec for one pool and zone. configPath is the path of the pool's
 // providerConfig; errors in the user's configuration carry paths below it. The result is validated with the
 // driver's own rules, so that nothing the driver would reject reaches a MachineClass.
 func buildProviderSpec(in providerSpecInput, configPath *field.Path) (*apis.ProviderSpec, error) {
-	selector, err := serverSelector(in.machineType, in.config.ExtraServerLabels, in.zone, configPath.Child("extraServerLabels"))
+	selector, err := serverSelector(in.machineType, in.config.ExtraServerLabels, in.region, in.zone, configPath.Child("extraServerLabels"))
 	if err != nil {
 		return nil, err
 	}
@@ -42,11 +46,11 @@ func buildProviderSpec(in providerSpecInput, configPath *field.Path) (*apis.Prov
 		Image:             in.image,
 		ServerSelector:    selector,
 		ServerTolerations: tolerations(in.config.ServerTolerations),
-		ExtraIgnition:     in.ignition,
+		ExtraIgnition:     extraIgnition(in.ignition),
 		IPAMConfig:        ipam,
 		Metadata:          maps.Clone(in.config.Metadata),
 		DNSServers:        dnsServers(in.config, in.profile),
-		Labels:            map[string]string{metal.ShootLabel: in.shootID},
+		Labels:            metal.ScopeLabels(in.shootID, in.shootUID),
 	}
 	if errs := drivervalidation.ValidateProviderSpec(spec, field.NewPath("providerSpec")); len(errs) > 0 {
 		return nil, configurationProblem(fmt.Errorf("%s: the resulting machine class is invalid: %w", configPath, errs.ToAggregate()))
@@ -54,22 +58,23 @@ func buildProviderSpec(in providerSpecInput, configPath *field.Path) (*apis.Prov
 	return spec, nil
 }
 
-// serverSelector selects Servers by the machine type's labels, the pool's extra labels and the zone. An extra
-// label may add to the machine type's labels but not contradict one: that would select Servers of another
-// machine type than the pool (and the autoscaler's node template) claims.
-func serverSelector(machineType *api.MachineType, extra map[string]string, zone string, extraPath *field.Path) (*metav1.LabelSelector, error) {
-	labels := make(map[string]string, len(machineType.ServerLabels)+len(extra)+1)
-	maps.Copy(labels, machineType.ServerLabels)
-	for _, key := range sortedKeys(extra) {
-		if value, ok := machineType.ServerLabels[key]; ok && value != extra[key] {
-			return nil, configurationProblem(field.Invalid(extraPath.Key(key), extra[key],
-				fmt.Sprintf("contradicts the Server label %s=%s of machine type %q", key, value, machineType.Name)))
-		}
-		labels[key] = extra[key]
+// serverSelector selects Servers by the labels helper.ServerSelectorLabels requires for the pool in this zone
+// and region; the Infrastructure controller counts the matching Servers with the same labels.
+func serverSelector(machineType *api.MachineType, extra map[string]string, region, zone string, extraPath *field.Path) (*metav1.LabelSelector, error) {
+	labels, err := helper.ServerSelectorLabels(machineType, extra, region, zone, extraPath)
+	if err != nil {
+		return nil, configurationProblem(err)
 	}
-	// Set last: the zone of the MachineDeployment decides, whatever else is configured.
-	labels[metal.ZoneLabel] = zone
 	return &metav1.LabelSelector{MatchLabels: labels}, nil
+}
+
+// extraIgnition tells the driver that the MachineClass secret holds extra Ignition, and how to apply it; the
+// content itself stays in the secret.
+func extraIgnition(ignition *poolIgnition) *apis.ExtraIgnition {
+	if ignition == nil {
+		return nil
+	}
+	return &apis.ExtraIgnition{Override: ignition.override}
 }
 
 func tolerations(in []api.ServerToleration) []apis.Toleration {

@@ -25,6 +25,7 @@ var _ = Describe("ProviderSpec", func() {
 		in = providerSpecInput{
 			shootID:     "shoot--p--s",
 			image:       "r.io/gl:1.0",
+			region:      "r1",
 			zone:        "z2",
 			machineType: &api.MachineType{Name: "m1", ServerLabels: map[string]string{"type": "m1", "vendor": "x"}},
 			config:      &api.WorkerConfig{},
@@ -35,7 +36,7 @@ var _ = Describe("ProviderSpec", func() {
 		}
 	})
 
-	It("selects Servers by machine type, extra labels and zone and scopes the claims to the shoot", func() {
+	It("selects Servers by machine type, extra labels, zone and region and scopes the claims to the shoot", func() {
 		in.config = &api.WorkerConfig{
 			ExtraServerLabels: map[string]string{"rack": "r1", "vendor": "x"},
 			ServerTolerations: []api.ServerToleration{{Key: "dedicated", Operator: "Equal", Value: "gpu", Effect: "NoBind"}},
@@ -48,7 +49,7 @@ var _ = Describe("ProviderSpec", func() {
 		spec, err := buildProviderSpec(in, configPath)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(spec.Image).To(Equal("r.io/gl:1.0"))
-		Expect(spec.ServerSelector.MatchLabels).To(Equal(map[string]string{"type": "m1", "vendor": "x", "rack": "r1", metal.ZoneLabel: "z2"}))
+		Expect(spec.ServerSelector.MatchLabels).To(Equal(map[string]string{"type": "m1", "vendor": "x", "rack": "r1", metal.ZoneLabel: "z2", metal.RegionLabel: "r1"}))
 		Expect(spec.ServerSelector.MatchExpressions).To(BeEmpty())
 		Expect(spec.ServerTolerations).To(Equal([]apis.Toleration{{Key: "dedicated", Operator: "Equal", Value: "gpu", Effect: "NoBind"}}))
 		Expect(spec.IPAMConfig).To(Equal([]apis.IPAMConfig{
@@ -57,6 +58,30 @@ var _ = Describe("ProviderSpec", func() {
 		}))
 		Expect(spec.Metadata).To(Equal(map[string]string{"role": "worker"}))
 		Expect(spec.Labels).To(Equal(map[string]string{metal.ShootLabel: "shoot--p--s"}))
+	})
+
+	It("rejects an extra label that contradicts the region, with its path", func() {
+		in.config = &api.WorkerConfig{ExtraServerLabels: map[string]string{metal.RegionLabel: "r2"}}
+		_, err := buildProviderSpec(in, configPath)
+		Expect(err).To(MatchError(ContainSubstring("spec.pools[1].providerConfig.extraServerLabels[topology.kubernetes.io/region]")))
+		Expect(v1beta1helper.ExtractErrorCodes(err)).To(ConsistOf(gardencorev1beta1.ErrorConfigurationProblem))
+	})
+
+	It("announces extra Ignition without its content", func() {
+		in.ignition = &poolIgnition{merged: `{"ignition":{"version":"3.5.0"}}`, own: `{}`, override: true}
+		spec, err := buildProviderSpec(in, configPath)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(spec.ExtraIgnition).To(Equal(&apis.ExtraIgnition{Override: true}))
+		raw, err := json.Marshal(spec)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(raw)).NotTo(ContainSubstring("3.5.0"))
+	})
+
+	It("adds the Shoot's UID to the scope labels, so that shoots of the same technical ID in other gardens stay apart", func() {
+		in.shootUID = "0c6d8a52-1111-4c1e-9d0a-6c1f7e2a9b11"
+		spec, err := buildProviderSpec(in, configPath)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(spec.Labels).To(Equal(map[string]string{metal.ShootLabel: "shoot--p--s", metal.ShootUIDLabel: "0c6d8a52-1111-4c1e-9d0a-6c1f7e2a9b11"}))
 	})
 
 	It("round-trips through the driver's strict decoder", func() {
@@ -114,8 +139,8 @@ var _ = Describe("ProviderSpec", func() {
 		It("merges the pool's YAML over the CloudProfile's JSON into Ignition 3.5 JSON", func() {
 			merged, err := mergeIgnition(profile, pool, true)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(merged.Override).To(BeTrue())
-			cfg, err := ignition.ParseExtra(merged.Raw)
+			Expect(merged.override).To(BeTrue())
+			cfg, err := ignition.ParseExtra(merged.merged)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(cfg.Ignition.Version).To(Equal("3.5.0"))
 			sources := map[string]string{}
@@ -123,13 +148,17 @@ var _ = Describe("ProviderSpec", func() {
 				sources[f.Path] = ptr.Deref(f.Contents.Source, "")
 			}
 			Expect(sources).To(Equal(map[string]string{"/etc/a": "data:,profile-a", "/etc/b": "data:,pool-b"}))
+
+			own, err := ignition.ParseExtra(merged.own)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(own.Storage.Files).To(ConsistOf(HaveField("Path", "/etc/b")), "the pool's own part leaves the CloudProfile's out")
 		})
 
 		It("passes a single config on", func() {
 			merged, err := mergeIgnition("", pool, false)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(merged.Override).To(BeFalse())
-			Expect(merged.Raw).To(ContainSubstring("pool-b"))
+			Expect(merged.override).To(BeFalse())
+			Expect(merged.merged).To(ContainSubstring("pool-b"))
 		})
 
 		It("names the invalid part", func() {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"k8s.io/utils/clock"
 )
 
 const (
@@ -25,6 +26,7 @@ const (
 // Client sends TSIG-signed queries and updates to one server.
 type Client struct {
 	config Config
+	clock  clock.PassiveClock
 	dns    *dns.Client
 }
 
@@ -34,8 +36,13 @@ func NewClient(config Config) *Client {
 	if config.Timeout <= 0 {
 		config.Timeout = defaultTimeout
 	}
+	now := config.Clock
+	if now == nil {
+		now = clock.RealClock{}
+	}
 	return &Client{
 		config: config,
+		clock:  now,
 		dns: &dns.Client{
 			Net:        "tcp",
 			Timeout:    config.Timeout,
@@ -44,12 +51,26 @@ func NewClient(config Config) *Client {
 	}
 }
 
+// request describes an exchange for errors and for judging the answer.
+type request struct {
+	// operation is what is asked, for example "UPDATE" or "SOA query".
+	operation string
+	// name is the owner name the request is about.
+	name string
+	// zone is the zone the request is sent for; empty while the zone is being discovered.
+	zone string
+	// keyAccepted is true when the server has just answered a signed query in zone with a valid signature.
+	keyAccepted bool
+	// acceptable are the failure rcodes that are answers too, for example NXDOMAIN for a query.
+	acceptable []int
+}
+
 // Query returns the record set of name and rrtype as the server holds it. A name without such records (NXDOMAIN
 // or no data) yields an RRset without values. Only records owned by exactly name count: records of a CNAME
 // target the server adds to the answer are ignored.
 func (c *Client) Query(ctx context.Context, zone, name string, rrtype uint16) (RRset, error) {
 	name = dns.CanonicalName(name)
-	answer, err := c.exchange(ctx, "query", name, zone, newQuery(name, rrtype), dns.RcodeNameError)
+	answer, err := c.exchange(ctx, request{operation: "query", name: name, zone: zone, acceptable: []int{dns.RcodeNameError}}, newQuery(name, rrtype))
 	if err != nil {
 		return RRset{}, err
 	}
@@ -58,13 +79,19 @@ func (c *Client) Query(ctx context.Context, zone, name string, rrtype uint16) (R
 
 // Update replaces the record set of set.Name and set.Type in zone by set, in one atomic UPDATE.
 func (c *Client) Update(ctx context.Context, zone string, set RRset) error {
-	_, err := c.exchange(ctx, "UPDATE", set.String(), zone, newUpdate(zone, set))
+	return c.update(ctx, zone, set, false)
+}
+
+// update is Update; keyAccepted says whether the server has just answered a signed query in the zone.
+func (c *Client) update(ctx context.Context, zone string, set RRset, keyAccepted bool) error {
+	_, err := c.exchange(ctx, request{operation: "UPDATE", name: set.String(), zone: zone, keyAccepted: keyAccepted}, newUpdate(zone, set))
 	return err
 }
 
 // Ensure makes the server hold exactly set. It queries the current record set first and sends an UPDATE only
 // when it differs (in TTL or values), so an unchanged record costs one query and changes nothing on the server
-// (no serial increment, no NOTIFY, no zone transfer). It reports whether it sent an UPDATE.
+// (no serial increment, no NOTIFY, no zone transfer). It reports whether it sent an UPDATE. The query also shows
+// that the server serves the zone and accepts the key, which tells a refused UPDATE's cause (see ErrNotAllowed).
 //
 // A query cannot tell records stored at the name from records a wildcard synthesises for it, so when a
 // wildcard of the zone already answers for set.Name with exactly the desired records and TTL, Ensure sends
@@ -77,25 +104,37 @@ func (c *Client) Ensure(ctx context.Context, zone string, set RRset) (bool, erro
 	if current.Equal(set) {
 		return false, nil
 	}
-	return true, c.Update(ctx, zone, set)
+	return true, c.update(ctx, zone, set, true)
 }
 
-// Delete removes the record set of name and rrtype from zone, and nothing else. Deleting a set that does not
-// exist succeeds, so repeated deletes are fine.
-func (c *Client) Delete(ctx context.Context, zone, name string, rrtype uint16) error {
-	name = dns.CanonicalName(name)
-	description := name + " " + dns.TypeToString[rrtype]
-	_, err := c.exchange(ctx, "UPDATE (delete)", description, zone, newDelete(zone, name, rrtype), dns.RcodeNameError, dns.RcodeNXRrset)
-	return err
+// Delete removes the record set of name and rrtype from zone, and nothing else. It queries the set first and
+// sends the UPDATE only when the server holds records, so deleting a set that does not exist succeeds without
+// changing the zone, and repeated deletes are fine. It reports whether it sent an UPDATE.
+func (c *Client) Delete(ctx context.Context, zone, name string, rrtype uint16) (bool, error) {
+	current, err := c.Query(ctx, zone, name, rrtype)
+	if err != nil {
+		return false, err
+	}
+	if len(current.Values) == 0 {
+		return false, nil
+	}
+	r := request{operation: "UPDATE (delete)", name: current.String(), zone: zone, keyAccepted: true, acceptable: []int{dns.RcodeNameError, dns.RcodeNXRrset}}
+	_, err = c.exchange(ctx, r, newDelete(zone, current.Name, rrtype))
+	return true, err
 }
 
 // FindZone returns the zone the server holds name in. It asks for the SOA of name and then of each parent
 // domain until the server answers with one, either as the answer (at the zone apex) or in the authority
-// section (below it). REFUSED answers mean the server does not serve that domain, so the walk goes on upwards.
+// section (below it). REFUSED answers mean the server does not serve that domain, so the walk goes on upwards;
+// some servers (Knot) send them unsigned, without looking at the key.
 func (c *Client) FindZone(ctx context.Context, name string) (string, error) {
 	name = dns.CanonicalName(name)
 	for candidate := name; candidate != "."; candidate = parent(candidate) {
-		answer, err := c.exchange(ctx, "SOA query", candidate, "", newQuery(candidate, dns.TypeSOA), dns.RcodeNameError, dns.RcodeRefused)
+		answer, err := c.exchange(ctx, request{operation: "SOA query", name: candidate, acceptable: []int{dns.RcodeNameError}}, newQuery(candidate, dns.TypeSOA))
+		var rcodeErr *RcodeError
+		if errors.As(err, &rcodeErr) && rcodeErr.Rcode == dns.RcodeRefused && rcodeErr.TSIGError == dns.RcodeSuccess {
+			continue
+		}
 		if err != nil {
 			return "", err
 		}
@@ -103,48 +142,61 @@ func (c *Client) FindZone(ctx context.Context, name string) (string, error) {
 			return zone, nil
 		}
 	}
-	return "", fmt.Errorf("%w: no zone for %s at %s: the server answered no SOA query for the name or a parent domain", ErrConfiguration, name, c.config.Server)
+	return "", fmt.Errorf("%w: no zone for %s at %s: the server answered no SOA query for the name or a parent domain", ErrWrongZone, name, c.config.Server)
 }
 
-// exchange signs m, sends it and checks the answer: it must be signed and its rcode NOERROR or one of
-// acceptable. Errors name the operation, record, zone and server.
-func (c *Client) exchange(ctx context.Context, operation, name, zone string, m *dns.Msg, acceptable ...int) (*dns.Msg, error) {
-	m.SetTsig(c.config.KeyName, c.config.Algorithm, tsigFudge, time.Now().Unix())
+// exchange signs m, sends it and checks the answer: its rcode must be NOERROR or acceptable, and it must carry a
+// valid signature. Errors name the operation, record, zone and server.
+func (c *Client) exchange(ctx context.Context, r request, m *dns.Msg) (*dns.Msg, error) {
+	m.SetTsig(c.config.KeyName, c.config.Algorithm, tsigFudge, c.clock.Now().Unix())
 	ctx, cancel := context.WithTimeout(ctx, c.config.Timeout)
 	defer cancel()
 
 	answer, _, err := c.dns.ExchangeContext(ctx, m, c.config.Server)
-	// A failure rcode explains more than the failed signature check of the (unsigned) error answer that comes
-	// with it, so it is looked at first.
+	// A failure rcode explains more than the failed signature check of the (often unsigned) error answer that
+	// comes with it, so it is looked at first.
 	if answer != nil {
-		if rcodeErr := c.checkRcode(operation, name, zone, answer, acceptable); rcodeErr != nil {
+		if rcodeErr := c.checkRcode(r, m, answer); rcodeErr != nil {
 			return nil, rcodeErr
 		}
 	}
-	where := fmt.Sprintf("DNS %s for %s in zone %s at %s", operation, name, zoneOrUnknown(zone), c.config.Server)
-	if err != nil {
-		if isTSIGError(err) {
-			return nil, fmt.Errorf("%w: %s: the answer's signature is invalid: %w", ErrUnauthenticated, where, err)
-		}
-		return nil, fmt.Errorf("%s failed: %w", where, err)
-	}
-	if answer.IsTsig() == nil {
+	where := fmt.Sprintf("DNS %s for %s in zone %s at %s", r.operation, r.name, zoneOrUnknown(r.zone), c.config.Server)
+	switch {
+	case errors.Is(err, dns.ErrTime):
+		return nil, fmt.Errorf("%w: %s: the answer was signed more than %ds away from this host's time: %w", ErrTransient, where, tsigFudge, err)
+	case err != nil && isTSIGError(err):
+		return nil, fmt.Errorf("%w: %s: the answer's signature is invalid: %w", ErrUnauthenticated, where, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s failed: %w", ErrTransient, where, err)
+	case answer.IsTsig() == nil:
 		return nil, fmt.Errorf("%w: %s: the answer is not signed", ErrUnauthenticated, where)
 	}
 	return answer, nil
 }
 
-// checkRcode returns an RcodeError unless the answer's rcode is NOERROR or acceptable and its TSIG record
-// reports no error.
-func (c *Client) checkRcode(operation, name, zone string, answer *dns.Msg, acceptable []int) error {
+// checkRcode returns an RcodeError unless the answer to m has the rcode NOERROR or one r accepts and its TSIG
+// record reports no error.
+func (c *Client) checkRcode(r request, m, answer *dns.Msg) error {
+	tsig := answer.IsTsig()
 	var tsigError uint16
-	if tsig := answer.IsTsig(); tsig != nil {
+	if tsig != nil {
 		tsigError = tsig.Error
 	}
-	if tsigError == dns.RcodeSuccess && (answer.Rcode == dns.RcodeSuccess || slices.Contains(acceptable, answer.Rcode)) {
+	if tsigError == dns.RcodeSuccess && (answer.Rcode == dns.RcodeSuccess || slices.Contains(r.acceptable, answer.Rcode)) {
 		return nil
 	}
-	return &RcodeError{Operation: operation, Name: name, Zone: zone, Server: c.config.Server, Rcode: answer.Rcode, TSIGError: tsigError}
+	return &RcodeError{
+		Operation:   r.operation,
+		Update:      m.Opcode == dns.OpcodeUpdate,
+		Name:        r.name,
+		Zone:        r.zone,
+		Server:      c.config.Server,
+		KeyName:     c.config.KeyName,
+		Rcode:       answer.Rcode,
+		TSIGError:   tsigError,
+		Signed:      tsig != nil,
+		KeyAccepted: r.keyAccepted,
+	}
 }
 
 // newQuery builds a non-recursive question for name and rrtype.

@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/validation"
 	providermetal "github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
@@ -31,6 +32,8 @@ type Config struct {
 	Algorithm string
 	// Timeout bounds each exchange with the server.
 	Timeout time.Duration
+	// Clock gives the signing time of the messages; nil means the system clock.
+	Clock clock.PassiveClock
 }
 
 // String describes the configuration without the TSIG secret, so that a Config that ends up in a log line or

@@ -1,6 +1,7 @@
 package rfc2136_test
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -62,11 +63,15 @@ func (f *fakeServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	reply := new(dns.Msg)
 	reply.SetReply(req)
 	if tsig := req.IsTsig(); tsig != nil {
-		if w.TsigStatus() != nil {
-			// What BIND does for a request signed with the wrong secret: NOTAUTH, TSIG error BADSIG, no MAC.
+		if status := w.TsigStatus(); status != nil {
+			// What BIND and Knot do for a request signed with the wrong secret: NOTAUTH, TSIG error BADSIG; and
+			// for one signed at a time outside the fudge: NOTAUTH, TSIG error BADTIME.
 			reply.SetRcode(req, dns.RcodeNotAuth)
 			reply.SetTsig(tsig.Hdr.Name, tsig.Algorithm, 300, time.Now().Unix())
 			reply.IsTsig().Error = dns.RcodeBadSig
+			if errors.Is(status, dns.ErrTime) {
+				reply.IsTsig().Error = dns.RcodeBadTime
+			}
 			_ = w.WriteMsg(reply)
 			return
 		}

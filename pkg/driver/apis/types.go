@@ -22,7 +22,8 @@ type ProviderSpec struct {
 	ServerSelector *metav1.LabelSelector `json:"serverSelector,omitempty"`
 	// ServerTolerations let claims bind Servers carrying matching taints.
 	ServerTolerations []Toleration `json:"serverTolerations,omitempty"`
-	// ExtraIgnition is Ignition the user adds to (or replaces) the Ignition the driver generates.
+	// ExtraIgnition is set when the MachineClass secret holds Ignition the user adds to (or replaces) the Ignition
+	// the driver generates.
 	ExtraIgnition *ExtraIgnition `json:"extraIgnition,omitempty"`
 	// IPAMConfig lists the IP addresses to claim per Machine; each lands in the metadata file under its key.
 	IPAMConfig []IPAMConfig `json:"ipamConfig,omitempty"`
@@ -47,10 +48,10 @@ type Toleration struct {
 	Effect string `json:"effect,omitempty"`
 }
 
-// ExtraIgnition is user supplied Ignition (spec version 3.0 to 3.5).
+// ExtraIgnition says that the MachineClass secret holds user supplied Ignition (spec version 3.0 to 3.5, JSON) under
+// the key metal.ExtraIgnitionSecretKey, and how to apply it. The content is in the secret, not in the providerSpec,
+// because it may carry credentials and a MachineClass is a plain resource.
 type ExtraIgnition struct {
-	// Raw is the Ignition config as JSON.
-	Raw string `json:"raw"`
 	// Override replaces the generated config instead of merging into it.
 	Override bool `json:"override,omitempty"`
 }
@@ -88,4 +89,39 @@ func Decode(raw []byte) (*ProviderSpec, error) {
 		return nil, fmt.Errorf("cannot decode providerSpec: unexpected data after the JSON object")
 	}
 	return spec, nil
+}
+
+// Scope is the part of a provider spec that finding and deleting a Machine's objects needs: the scope labels and
+// the metadata keys of the IPAM entries (which name IPAddressClaims). Nothing else of the spec is read for it.
+type Scope struct {
+	// Labels are the provider spec's labels.
+	Labels map[string]string
+	// IPAMKeys are the metadata keys of the IPAM entries that could be decoded.
+	IPAMKeys []string
+}
+
+// DecodeScope decodes the Scope of a provider spec leniently: unknown fields, other fields of any shape and IPAM
+// entries that do not decode are ignored, so that the objects of a MachineClass written by an older or newer
+// version, or one that no longer validates, can still be found and deleted. Only labels that do not decode are an
+// error.
+func DecodeScope(raw []byte) (*Scope, error) {
+	var doc struct {
+		Labels     map[string]string `json:"labels"`
+		IPAMConfig json.RawMessage   `json:"ipamConfig"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("cannot decode the labels of providerSpec: %w", err)
+	}
+	scope := &Scope{Labels: doc.Labels}
+	var entries []struct {
+		MetadataKey string `json:"metadataKey"`
+	}
+	if err := json.Unmarshal(doc.IPAMConfig, &entries); err == nil {
+		for _, entry := range entries {
+			if entry.MetadataKey != "" {
+				scope.IPAMKeys = append(scope.IPAMKeys, entry.MetadataKey)
+			}
+		}
+	}
+	return scope, nil
 }

@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
@@ -88,13 +87,4 @@ func Kubeconfig(region *api.RegionConfig, creds *Credentials) ([]byte, error) {
 		CurrentContext: name,
 	}
 	return clientcmd.Write(cfg)
-}
-
-// New returns a client for the metal API that knows Servers, ServerClaims and IPAM objects.
-func New(cfg *rest.Config) (client.Client, error) {
-	c, err := client.New(cfg, client.Options{Scheme: Scheme})
-	if err != nil {
-		return nil, fmt.Errorf("creating metal API client: %w", err)
-	}
-	return c, nil
 }

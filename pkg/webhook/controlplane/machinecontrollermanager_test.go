@@ -16,7 +16,7 @@ var _ = Describe("machine-controller-manager", func() {
 	const sidecarName = "machine-controller-manager-provider-metal"
 
 	It("gets the metal driver as its provider sidecar exactly once, with the metal kubeconfig and node name policy", func() {
-		dep := mutateTwice(newMutator(ipv4, nil), deployment("machine-controller-manager", "./machine-controller-manager"))
+		dep := mutateTwice(newMutator(ipv4, ""), deployment("machine-controller-manager", "./machine-controller-manager"))
 
 		containers := dep.Spec.Template.Spec.Containers
 		Expect(containers).To(HaveLen(2))
@@ -49,7 +49,7 @@ var _ = Describe("machine-controller-manager", func() {
 				ContainerPolicies: []vpaautoscalingv1.ContainerResourcePolicy{{ContainerName: "machine-controller-manager"}},
 			}},
 		}
-		vpa = mutateTwice(newMutator(ipv4, nil), vpa)
+		vpa = mutateTwice(newMutator(ipv4, ""), vpa)
 
 		policies := vpa.Spec.ResourcePolicy.ContainerPolicies
 		Expect(policies).To(HaveLen(2))
@@ -59,7 +59,7 @@ var _ = Describe("machine-controller-manager", func() {
 
 	It("leaves other VPAs alone", func() {
 		vpa := &vpaautoscalingv1.VerticalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "kube-apiserver-vpa"}}
-		Expect(newMutator(ipv4, nil).Mutate(context.Background(), vpa, nil)).To(Succeed())
+		Expect(newMutator(ipv4, "").Mutate(context.Background(), vpa, nil)).To(Succeed())
 		Expect(vpa.Spec.ResourcePolicy).To(BeNil())
 	})
 })

@@ -23,13 +23,16 @@ import (
 
 const namespace = "shoot--project--name"
 
-func newMutator(families []gardencorev1beta1.IPFamily, kcm *gardencorev1beta1.KubeControllerManagerConfig) extensionswebhook.Mutator {
+func newMutator(families []gardencorev1beta1.IPFamily, controlPlaneConfig string) extensionswebhook.Mutator {
 	shoot := &gardencorev1beta1.Shoot{
 		TypeMeta: metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Shoot"},
 		Spec: gardencorev1beta1.ShootSpec{
-			Kubernetes: gardencorev1beta1.Kubernetes{Version: "1.33.2", KubeControllerManager: kcm},
+			Kubernetes: gardencorev1beta1.Kubernetes{Version: "1.36.1"},
 			Networking: &gardencorev1beta1.Networking{IPFamilies: families},
 		},
+	}
+	if controlPlaneConfig != "" {
+		shoot.Spec.Provider.ControlPlaneConfig = &runtime.RawExtension{Raw: []byte(controlPlaneConfig)}
 	}
 	raw, err := json.Marshal(shoot)
 	Expect(err).NotTo(HaveOccurred())
@@ -71,45 +74,51 @@ var dualStack = []gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv4, gar
 
 var _ = Describe("Mutator", func() {
 	It("removes in-tree cloud provider flags from the kube-apiserver", func() {
-		dep := mutateTwice(newMutator(ipv4, nil), deployment("kube-apiserver",
+		dep := mutateTwice(newMutator(ipv4, ""), deployment("kube-apiserver",
 			"/usr/local/bin/kube-apiserver", "--cloud-provider=aws", "--cloud-config=/etc/cloud.conf", "--secure-port=443"))
 		Expect(dep.Spec.Template.Spec.Containers[0].Command).To(Equal([]string{"/usr/local/bin/kube-apiserver", "--secure-port=443"}))
 	})
 
-	DescribeTable("makes the kube-controller-manager use the external cloud provider and allocate node CIDRs per IP family",
-		func(families []gardencorev1beta1.IPFamily, kcm *gardencorev1beta1.KubeControllerManagerConfig, command []string, expected []string) {
-			cmd := append([]string{"/usr/local/bin/kube-controller-manager", "--cloud-provider=aws", "--cloud-config=/etc/cloud.conf", "--external-cloud-volume-plugin=aws"}, command...)
-			dep := mutateTwice(newMutator(families, kcm), deployment("kube-controller-manager", cmd...))
-			got := dep.Spec.Template.Spec.Containers[0].Command
-			Expect(got).To(ContainElements(append([]string{"--cloud-provider=external", "--allocate-node-cidrs=true"}, expected...)))
-			Expect(got).NotTo(ContainElement(HavePrefix("--cloud-config")))
-			Expect(got).NotTo(ContainElement(HavePrefix("--external-cloud-volume-plugin")))
-			Expect(got).NotTo(ContainElement(HavePrefix("--node-cidr-mask-size=")))
-			var masks []string
-			for _, flag := range got {
-				if len(flag) > len("--node-cidr-mask-size") && flag[:len("--node-cidr-mask-size")] == "--node-cidr-mask-size" {
-					masks = append(masks, flag)
-				}
-			}
-			Expect(masks).To(ConsistOf(expected))
+	// The node IPAM flags are Gardener's (pkg/component/kubernetes/controllermanager, computeCommand: the generic
+	// --node-cidr-mask-size with one pod network, the per-family flags with two); kube-controller-manager checks them
+	// against --cluster-cidr, not against spec.networking.ipFamilies (k8s.io/kubernetes v1.36
+	// cmd/kube-controller-manager/app/core.go, setNodeCIDRMaskSizes), so the webhook must leave them alone.
+	DescribeTable("makes the kube-controller-manager use the external cloud provider and keeps Gardener's node IPAM flags",
+		func(families []gardencorev1beta1.IPFamily, controlPlaneConfig string, ipam []string, expectedIPAM []string) {
+			cmd := append([]string{"/usr/local/bin/kube-controller-manager", "--cloud-provider=aws", "--cloud-config=/etc/cloud.conf", "--external-cloud-volume-plugin=aws"}, ipam...)
+			dep := mutateTwice(newMutator(families, controlPlaneConfig), deployment("kube-controller-manager", cmd...))
+			Expect(dep.Spec.Template.Spec.Containers[0].Command).To(Equal(append([]string{"/usr/local/bin/kube-controller-manager", "--cloud-provider=external"}, expectedIPAM...)))
 		},
-		Entry("IPv4, generic mask from gardenlet", ipv4, nil, []string{"--allocate-node-cidrs=true", "--node-cidr-mask-size=25"}, []string{"--node-cidr-mask-size-ipv4=25"}),
-		Entry("IPv4, no mask", ipv4, nil, nil, []string{"--node-cidr-mask-size-ipv4=24"}),
-		Entry("IPv4, mask from the shoot", ipv4, &gardencorev1beta1.KubeControllerManagerConfig{NodeCIDRMaskSize: ptr.To[int32](26)}, nil, []string{"--node-cidr-mask-size-ipv4=26"}),
-		Entry("IPv6, generic mask from gardenlet", ipv6, nil, []string{"--node-cidr-mask-size=80"}, []string{"--node-cidr-mask-size-ipv6=80"}),
-		Entry("IPv6, stale IPv4 flag", ipv6, nil, []string{"--node-cidr-mask-size-ipv4=24"}, []string{"--node-cidr-mask-size-ipv6=64"}),
-		Entry("dual-stack, per-family masks from gardenlet", dualStack, nil, []string{"--node-cidr-mask-size-ipv4=23", "--node-cidr-mask-size-ipv6=72"}, []string{"--node-cidr-mask-size-ipv4=23", "--node-cidr-mask-size-ipv6=72"}),
-		Entry("dual-stack, only the IPv4 mask set", dualStack, &gardencorev1beta1.KubeControllerManagerConfig{NodeCIDRMaskSizeIPv6: ptr.To[int32](76)}, []string{"--node-cidr-mask-size-ipv4=24"}, []string{"--node-cidr-mask-size-ipv4=24", "--node-cidr-mask-size-ipv6=76"}),
+		Entry("IPv4", ipv4, "",
+			[]string{"--node-cidr-mask-size=25", "--allocate-node-cidrs=true", "--cluster-cidr=100.96.0.0/11"},
+			[]string{"--node-cidr-mask-size=25", "--allocate-node-cidrs=true", "--cluster-cidr=100.96.0.0/11"}),
+		Entry("IPv6", ipv6, "",
+			[]string{"--node-cidr-mask-size=64", "--allocate-node-cidrs=true", "--cluster-cidr=2001:db8:1::/48"},
+			[]string{"--node-cidr-mask-size=64", "--allocate-node-cidrs=true", "--cluster-cidr=2001:db8:1::/48"}),
+		// During a migration to dual-stack the shoot lists both families while kube-controller-manager still gets one
+		// pod network; an added --node-cidr-mask-size-ipv6 would make it exit ("usage of --node-cidr-mask-size-ipv6 is
+		// not allowed for a single-stack IPv4 cluster").
+		Entry("IPv4 migrating to dual-stack", dualStack, "",
+			[]string{"--allocate-node-cidrs=true", "--cluster-cidr=100.96.0.0/11"},
+			[]string{"--allocate-node-cidrs=true", "--cluster-cidr=100.96.0.0/11"}),
+		Entry("dual-stack", dualStack, "",
+			[]string{"--node-cidr-mask-size-ipv4=23", "--node-cidr-mask-size-ipv6=72", "--allocate-node-cidrs=true", "--cluster-cidr=100.96.0.0/11,2001:db8:1::/48"},
+			[]string{"--node-cidr-mask-size-ipv4=23", "--node-cidr-mask-size-ipv6=72", "--allocate-node-cidrs=true", "--cluster-cidr=100.96.0.0/11,2001:db8:1::/48"}),
+		// The CCM fills only an empty spec.podCIDR (cloud-provider-metal node_controller.go, reconcilePodCIDR).
+		Entry("the cloud-controller-manager assigns pod CIDRs", ipv6, `{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"ControlPlaneConfig","cloudControllerManager":{"podPrefixSize":64}}`,
+			[]string{"--node-cidr-mask-size=64", "--allocate-node-cidrs=true", "--cluster-cidr=2001:db8:1::/48"},
+			[]string{"--node-cidr-mask-size=64", "--allocate-node-cidrs=false", "--cluster-cidr=2001:db8:1::/48"}),
 	)
 
-	It("rejects a mask size that is not a number", func() {
-		err := newMutator(ipv4, nil).Mutate(context.Background(), deployment("kube-controller-manager", "--node-cidr-mask-size=x"), nil)
-		Expect(err).To(MatchError(ContainSubstring("--node-cidr-mask-size=x")))
+	It("fails on a ControlPlaneConfig it cannot decode", func() {
+		err := newMutator(ipv4, `{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"ControlPlaneConfig","cloudControllerManager":{"podPrefixSize":"x"}}`).
+			Mutate(context.Background(), deployment("kube-controller-manager", "--allocate-node-cidrs=true"), nil)
+		Expect(err).To(MatchError(ContainSubstring("spec.provider.controlPlaneConfig")))
 	})
 
 	It("leaves other Deployments alone", func() {
 		dep := deployment("kube-scheduler", "--cloud-provider=aws")
-		Expect(newMutator(ipv4, nil).Mutate(context.Background(), dep, nil)).To(Succeed())
+		Expect(newMutator(ipv4, "").Mutate(context.Background(), dep, nil)).To(Succeed())
 		Expect(dep.Spec.Template.Spec.Containers[0].Command).To(Equal([]string{"--cloud-provider=aws"}))
 	})
 
@@ -130,7 +139,7 @@ ExecStart=/opt/bin/kubelet \
 				Units:   []extensionsv1alpha1.Unit{{Name: "kubelet.service", Content: ptr.To(unit)}, {Name: "other.service", Content: ptr.To("[Service]\nExecStart=/bin/true\n")}},
 			},
 		}
-		osc = mutateTwice(newMutator(ipv4, nil), osc)
+		osc = mutateTwice(newMutator(ipv4, ""), osc)
 		Expect(*osc.Spec.Units[0].Content).To(ContainSubstring("--cloud-provider=external"))
 		Expect(*osc.Spec.Units[0].Content).To(ContainSubstring("--config=/var/lib/kubelet/config/kubelet"))
 		Expect(*osc.Spec.Units[1].Content).To(Equal("[Service]\nExecStart=/bin/true\n"))
@@ -144,7 +153,7 @@ ExecStart=/opt/bin/kubelet \
 				Units:   []extensionsv1alpha1.Unit{{Name: "kubelet.service", Content: ptr.To("[Service]\nExecStart=/opt/bin/kubelet\n")}},
 			},
 		}
-		Expect(newMutator(ipv4, nil).Mutate(context.Background(), osc, nil)).To(Succeed())
+		Expect(newMutator(ipv4, "").Mutate(context.Background(), osc, nil)).To(Succeed())
 		Expect(*osc.Spec.Units[0].Content).To(Equal("[Service]\nExecStart=/opt/bin/kubelet\n"))
 	})
 })

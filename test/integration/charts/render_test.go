@@ -128,7 +128,9 @@ var _ = Describe("Deployment charts", func() {
 						"--webhook-config-server-port=10250",
 						"--metrics-bind-address=:8080",
 						"--health-bind-address=:8081",
-						"--infrastructure-max-concurrent-reconciles=5",
+						"--infrastructure-max-concurrent-reconciles=20",
+						"--controlplane-max-concurrent-reconciles=10",
+						"--worker-max-concurrent-reconciles=50",
 						"--dnsrecord-max-concurrent-reconciles=1",
 						"--heartbeat-namespace="+ns,
 					))
@@ -146,6 +148,8 @@ var _ = Describe("Deployment charts", func() {
 					service := only[*corev1.Service](objects)
 					Expect(service.Name).To(Equal("gardener-extension-provider-metal"))
 					Expect(service.Spec.Selector).To(Equal(deployment.Spec.Selector.MatchLabels))
+					// Behind Gardener's deny-all, the seed's kube-apiservers reach the webhook server only with this.
+					Expect(service.Annotations).To(HaveKeyWithValue("networking.resources.gardener.cloud/from-world-to-ports", `[{"protocol":"TCP","port":10250}]`))
 				})
 
 				It("renders with every value set", func(ctx SpecContext) {
@@ -247,6 +251,42 @@ var _ = Describe("Deployment charts", func() {
 					Expect(container.Args).To(ContainElements("--webhook-config-mode=service", "--webhook-config-namespace="+ns))
 					Expect(container.Args).NotTo(ContainElement(HavePrefix("--webhook-config-url")))
 					Expect(only[*corev1.Service](objects).Name).To(Equal("gardener-extension-admission-metal"))
+				})
+
+				// gardener-operator passes only these values (pkg/operator/controller/extension/extension/admission); the
+				// virtual garden's kube-apiserver cannot resolve a Service of the runtime cluster, so both charts must
+				// default to URL mode.
+				It("defaults to URL mode with the values gardener-operator injects", func(ctx SpecContext) {
+					ns := restrictedNamespace(ctx)
+					objects := mustRender(render, admissionRuntime, ns, map[string]any{"gardener": map[string]any{
+						"runtimeCluster": map[string]any{"priorityClassName": "gardener-garden-system-400"},
+						"virtualCluster": map[string]any{"enabled": true, "namespace": "extension-provider-metal"},
+					}})
+					applyDryRun(ctx, objects)
+					Expect(only[*appsv1.Deployment](objects).Spec.Template.Spec.Containers[0].Args).To(ContainElements(
+						"--webhook-config-mode=url", "--webhook-config-url=gardener-extension-admission-metal."+ns,
+						"--webhook-config-owner-namespace=extension-provider-metal",
+					))
+
+					application := mustRender(render, admissionApplication, "extension-provider-metal", map[string]any{"gardener": map[string]any{"virtualCluster": map[string]any{
+						"enabled": true, "serviceAccount": map[string]any{"name": "extension-admission-provider-metal", "namespace": "kube-system"},
+					}}})
+					var clientConfigs []admissionregistrationv1.WebhookClientConfig
+					for _, configuration := range objectsOf[*admissionregistrationv1.ValidatingWebhookConfiguration](application) {
+						for _, webhook := range configuration.Webhooks {
+							clientConfigs = append(clientConfigs, webhook.ClientConfig)
+						}
+					}
+					for _, configuration := range objectsOf[*admissionregistrationv1.MutatingWebhookConfiguration](application) {
+						for _, webhook := range configuration.Webhooks {
+							clientConfigs = append(clientConfigs, webhook.ClientConfig)
+						}
+					}
+					Expect(clientConfigs).NotTo(BeEmpty())
+					for _, clientConfig := range clientConfigs {
+						Expect(clientConfig.Service).To(BeNil())
+						Expect(*clientConfig.URL).To(HavePrefix("https://gardener-extension-admission-metal.garden/"))
+					}
 				})
 
 				It("renders the runtime chart with every value set (URL mode for a virtual garden)", func(ctx SpecContext) {

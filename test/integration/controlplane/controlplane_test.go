@@ -39,9 +39,10 @@ import (
 
 const region = "region-1"
 
-// metalLBConfig enables MetalLB in layer 2, so that every ManagedResource of the ControlPlane has content.
+// metalLBConfig enables MetalLB in layer 2, so that every ManagedResource of the ControlPlane has content. It does
+// not set networking.configureNodeAddresses, whose default (true) the cloud config must show.
 const metalLBConfig = `{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"ControlPlaneConfig",
-"cloudControllerManager":{"featureGates":{"SomeGate":true},"networking":{"configureNodeAddresses":true}},
+"cloudControllerManager":{"featureGates":{"ContextualLogging":true}},
 "loadBalancer":{"metallb":{"ipAddressPools":[{"name":"public","addresses":["192.0.2.0/28"]}],"l2":{}}}}`
 
 // shoot is one shoot's control plane namespace in the seed and its ControlPlane.
@@ -75,7 +76,7 @@ var _ = Describe("ControlPlane controller", func() {
 			"--metal-namespace=metal-"+s.namespace,
 			"--cluster-name="+s.namespace,
 			"--cluster-cidr=100.96.0.0/11",
-			"--feature-gates=SomeGate=true",
+			"--feature-gates=ContextualLogging=true",
 			"--leader-elect=true",
 		))
 		Expect(deployment.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("Secret.SecretName", serverSecret.Name)))
@@ -105,6 +106,19 @@ var _ = Describe("ControlPlane controller", func() {
 				}
 			}
 		}).WithTimeout(30 * time.Second).Should(Succeed())
+
+		By("the CCM's RBAC outlives the ManagedResource, the StorageClass is replaced when an update is invalid")
+		for _, kind := range []string{"ClusterRole", "ClusterRoleBinding"} {
+			Expect(find(shootObjects, kind, "extensions.gardener.cloud:provider-metal:cloud-controller-manager").GetAnnotations()).To(
+				HaveKeyWithValue("resources.gardener.cloud/keep-object", "true"), kind)
+		}
+		storageClass := find(storageObjects, "StorageClass", "local")
+		Expect(storageClass.GetAnnotations()).To(HaveKeyWithValue("resources.gardener.cloud/delete-on-invalid-update", "true"))
+		Expect(seedClient.Create(ctx, storageClass.DeepCopy(), client.DryRunAll)).To(Succeed())
+		for _, name := range []string{"cloud-controller-manager-vpa"} {
+			vpa := find(seedObjects, "VerticalPodAutoscaler", name)
+			Expect(vpa.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("updatePolicy", HaveKeyWithValue("updateMode", "InPlaceOrRecreate"))), name)
+		}
 
 		By("deleting the ControlPlane removes the ManagedResources and the shoot access secrets")
 		Expect(seedClient.Delete(ctx, s.cp)).To(Succeed())
@@ -143,10 +157,17 @@ var _ = Describe("ControlPlane controller", func() {
 		s := newShoot(ctx, "")
 		s.expectSucceeded(ctx)
 		before := s.ccmAnnotations(ctx)
+		// A metal API outside the seed is reached through the public and private networks.
+		Expect(s.ccmPodTemplate(ctx).Labels).To(And(
+			HaveKeyWithValue("networking.gardener.cloud/to-public-networks", "allowed"),
+			HaveKeyWithValue("networking.gardener.cloud/to-private-networks", "allowed"),
+			Not(HaveKey("networking.gardener.cloud/to-runtime-apiserver")),
+		))
 
 		credentials := &corev1.Secret{}
 		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: v1beta1constants.SecretNameCloudProvider}, credentials)).To(Succeed())
-		credentials.Data[metal.KubeconfigKey] = []byte("apiVersion: v1\nkind: Config\n# rotated\n")
+		// The metal API moves into the runtime cluster: the CCM needs the egress to the runtime API server instead.
+		credentials.Data[metal.KubeconfigKey] = metalKubeconfig("https://kubernetes.default.svc", "rotated")
 		Expect(seedClient.Update(ctx, credentials)).To(Succeed())
 		s.reconcile(ctx)
 		s.expectSucceeded(ctx)
@@ -154,6 +175,10 @@ var _ = Describe("ControlPlane controller", func() {
 		after := s.ccmAnnotations(ctx)
 		Expect(after["checksum/secret-cloudprovider-kubeconfig"]).NotTo(Equal(before["checksum/secret-cloudprovider-kubeconfig"]))
 		Expect(after["checksum/configmap-cloud-provider-config"]).To(Equal(before["checksum/configmap-cloud-provider-config"]))
+		Expect(s.ccmPodTemplate(ctx).Labels).To(And(
+			HaveKeyWithValue("networking.gardener.cloud/to-runtime-apiserver", "allowed"),
+			Not(HaveKey("networking.gardener.cloud/to-public-networks")),
+		))
 	})
 
 	It("rejects an invalid providerConfig with its field path before deploying anything", func(ctx SpecContext) {
@@ -197,7 +222,7 @@ func newShoot(ctx SpecContext, providerConfig string) *shoot {
 		Data: map[string][]byte{
 			metal.NamespaceKey:  []byte("metal-" + s.namespace),
 			metal.TokenKey:      []byte("token"),
-			metal.KubeconfigKey: []byte("apiVersion: v1\nkind: Config\n"),
+			metal.KubeconfigKey: metalKubeconfig("https://metal.example.com", "token"),
 		},
 	})).To(Succeed())
 
@@ -347,9 +372,30 @@ func (s *shoot) managedResourceObjects(ctx SpecContext, mr *resourcesv1alpha1.Ma
 }
 
 func (s *shoot) ccmAnnotations(ctx SpecContext) map[string]string {
+	return s.ccmPodTemplate(ctx).Annotations
+}
+
+func (s *shoot) ccmPodTemplate(ctx SpecContext) corev1.PodTemplateSpec {
 	deployment := &appsv1.Deployment{}
 	fromUnstructured(find(s.managedResourceObjects(ctx, s.managedResource(ctx, genericactuator.ControlPlaneSeedChartResourceName)), "Deployment", "cloud-controller-manager"), deployment)
-	return deployment.Spec.Template.Annotations
+	return deployment.Spec.Template
+}
+
+// metalKubeconfig is a kubeconfig as the cloudprovider webhook composes it, for a metal API at server.
+func metalKubeconfig(server, token string) []byte {
+	return fmt.Appendf(nil, `apiVersion: v1
+kind: Config
+current-context: metal
+contexts:
+- name: metal
+  context: {cluster: metal, user: metal}
+clusters:
+- name: metal
+  cluster: {server: %q}
+users:
+- name: metal
+  user: {token: %q}
+`, server, token)
 }
 
 func find(objects []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {

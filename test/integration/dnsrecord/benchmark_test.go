@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -43,7 +44,7 @@ func BenchmarkNoOpReconcile(b *testing.B) {
 	// The zone found before, as after the first reconciliation, so that every round is the steady state.
 	record.Status.Zone = ptr.To(zone)
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret, record).WithStatusSubresource(record).Build()
-	actuator := dnsrecord.NewActuator(c, dnsTimeout)
+	actuator := dnsrecord.NewActuator(c, dnsTimeout, clock.RealClock{})
 	g.Expect(actuator.Reconcile(ctx, logr.Discard(), record, nil)).To(Succeed())
 	updates := server.updateRequests()
 

@@ -14,10 +14,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	genericdnsrecord "github.com/gardener/gardener/extensions/pkg/controller/dnsrecord"
+	v1beta1helper "github.com/gardener/gardener/pkg/api/core/v1beta1/helper"
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
 	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
@@ -92,6 +95,38 @@ func waitForError(record *extensionsv1alpha1.DNSRecord, code gardencorev1beta1.E
 	return current.Status.LastError
 }
 
+// waitForLastError waits until the DNSRecord's last error mentions text and returns the error.
+func waitForLastError(record *extensionsv1alpha1.DNSRecord, text string) *gardencorev1beta1.LastError {
+	GinkgoHelper()
+	current := &extensionsv1alpha1.DNSRecord{}
+	Eventually(func(g Gomega) {
+		g.Expect(testClient.Get(ctx, client.ObjectKeyFromObject(record), current)).To(Succeed())
+		g.Expect(current.Status.LastError).NotTo(BeNil())
+		g.Expect(current.Status.LastError.Description).To(ContainSubstring(text))
+	}).WithTimeout(30 * time.Second).Should(Succeed())
+	return current.Status.LastError
+}
+
+// refusal is how the controller must report a request a server refuses.
+type refusal struct {
+	// text is part of status.lastError: the answer, for example "NOTAUTH/BADSIG".
+	text string
+	// meaning is part of status.lastError that says what the answer means.
+	meaning string
+	// code is the one Gardener error code of status.lastError; empty for a retryable error without codes.
+	code gardencorev1beta1.ErrorCode
+}
+
+// setSecretZone sets the Zone of the DNS secret.
+func setSecretZone(name, z string) {
+	GinkgoHelper()
+	secret := &corev1.Secret{}
+	Expect(testClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, secret)).To(Succeed())
+	patch := client.MergeFrom(secret.DeepCopy())
+	secret.Data["Zone"] = []byte(z)
+	Expect(testClient.Patch(ctx, secret, patch)).To(Succeed())
+}
+
 // update changes the DNSRecord's spec and asks for a reconciliation, as gardenlet does.
 func update(record *extensionsv1alpha1.DNSRecord, mutate func(*extensionsv1alpha1.DNSRecord)) {
 	GinkgoHelper()
@@ -102,18 +137,28 @@ func update(record *extensionsv1alpha1.DNSRecord, mutate func(*extensionsv1alpha
 	Expect(testClient.Patch(ctx, record, patch)).To(Succeed())
 }
 
-var _ = Describe("DNSRecord controller against BIND", func() {
+var _ = Describe("DNSRecord controller", func() {
+	for _, kind := range serverKinds {
+		Describe("against "+kind, func() { serverSpecs(kind) })
+	}
+})
+
+// serverSpecs are the specs every kind of server runs.
+func serverSpecs(kind string) {
+	var server *dnsServer
+	BeforeEach(func() { server = servers[kind] })
+
 	DescribeTable("creates, updates and deletes records",
 		func(recordType extensionsv1alpha1.DNSRecordType, rrtype uint16, values, expected, newValues, newExpected []string) {
 			name := fmt.Sprintf("%s.crud.example.com", strings.ToLower(string(recordType)))
-			record := newDNSRecord(name, recordType, secretName, values...)
+			record := newDNSRecord(name, recordType, server.secretName(secretName), values...)
 			record.Spec.TTL = ptr.To[int64](300)
 			create(record)
 
 			By("creating the record set")
 			current := waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
-			Expect(bind.records(name, rrtype)).To(ConsistOf(expected))
-			Expect(bind.ttl(name, rrtype)).To(BeEquivalentTo(300))
+			Expect(server.records(name, rrtype)).To(ConsistOf(expected))
+			Expect(server.ttl(name, rrtype)).To(BeEquivalentTo(300))
 			Expect(current.Status.Zone).To(Equal(ptr.To(zone)))
 
 			By("replacing the values and the TTL")
@@ -122,12 +167,12 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 				r.Spec.TTL = nil
 			})
 			waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
-			Expect(bind.records(name, rrtype)).To(ConsistOf(newExpected))
-			Expect(bind.ttl(name, rrtype)).To(BeEquivalentTo(120), "Gardener's default TTL")
+			Expect(server.records(name, rrtype)).To(ConsistOf(newExpected))
+			Expect(server.ttl(name, rrtype)).To(BeEquivalentTo(120), "Gardener's default TTL")
 
 			By("deleting the record set")
 			deleteAndWait(record)
-			answer, err := bind.query(name, rrtype)
+			answer, err := server.query(name, rrtype)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(answer.Rcode).To(Equal(dns.RcodeNameError), "the name is gone")
 		},
@@ -146,85 +191,192 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 	)
 
 	It("manages a wildcard record exactly, leaving other names and types alone", func() {
-		wildcard := newDNSRecord("*.ingress.example.com", extensionsv1alpha1.DNSRecordTypeA, secretName, "192.0.2.10")
+		wildcard := newDNSRecord("*.ingress.example.com", extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretName), "192.0.2.10")
 		create(wildcard)
-		exact := newDNSRecord("api.ingress.example.com", extensionsv1alpha1.DNSRecordTypeA, secretName, "192.0.2.20")
+		exact := newDNSRecord("api.ingress.example.com", extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretName), "192.0.2.20")
 		create(exact)
-		txt := newDNSRecord("*.ingress.example.com", extensionsv1alpha1.DNSRecordTypeTXT, secretName, "owner=test")
+		txt := newDNSRecord("*.ingress.example.com", extensionsv1alpha1.DNSRecordTypeTXT, server.secretName(secretName), "owner=test")
 		create(txt)
 		waitForState(wildcard, gardencorev1beta1.LastOperationStateSucceeded)
 		waitForState(exact, gardencorev1beta1.LastOperationStateSucceeded)
 		waitForState(txt, gardencorev1beta1.LastOperationStateSucceeded)
 
-		Expect(bind.records("*.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.10"))
-		Expect(bind.records("foo.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.10"), "the wildcard answers for other names")
-		Expect(bind.records("api.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.20"))
+		Expect(server.records("*.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.10"))
+		Expect(server.records("foo.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.10"), "the wildcard answers for other names")
+		Expect(server.records("api.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.20"))
 
 		deleteAndWait(wildcard)
-		Expect(bind.records("*.ingress.example.com", dns.TypeA)).To(BeEmpty())
-		Expect(bind.records("foo.ingress.example.com", dns.TypeA)).To(BeEmpty())
-		Expect(bind.records("*.ingress.example.com", dns.TypeTXT)).To(ConsistOf(`"owner=test"`), "the other type at the name stays")
-		Expect(bind.records("api.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.20"), "the exact name stays")
+		Expect(server.records("*.ingress.example.com", dns.TypeA)).To(BeEmpty())
+		Expect(server.records("foo.ingress.example.com", dns.TypeA)).To(BeEmpty())
+		Expect(server.records("*.ingress.example.com", dns.TypeTXT)).To(ConsistOf(`"owner=test"`), "the other type at the name stays")
+		Expect(server.records("api.ingress.example.com", dns.TypeA)).To(ConsistOf("192.0.2.20"), "the exact name stays")
 	})
 
 	It("discovers the zone with SOA queries when neither the DNSRecord nor the secret names one", func() {
-		subSerial := bind.mustSerial(subZone)
-		inSub := newDNSRecord("host.deep.sub.example.com", extensionsv1alpha1.DNSRecordTypeA, secretWithoutZone, "192.0.2.30")
+		subSerial := server.mustSerial(subZone)
+		inSub := newDNSRecord("host.deep.sub.example.com", extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretWithoutZone), "192.0.2.30")
 		create(inSub)
-		inParent := newDNSRecord("*.discovered.example.com", extensionsv1alpha1.DNSRecordTypeA, secretWithoutZone, "192.0.2.31")
+		inParent := newDNSRecord("*.discovered.example.com", extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretWithoutZone), "192.0.2.31")
 		create(inParent)
 
 		Expect(waitForState(inSub, gardencorev1beta1.LastOperationStateSucceeded).Status.Zone).To(Equal(ptr.To(subZone)), "the deepest zone the server serves")
 		Expect(waitForState(inParent, gardencorev1beta1.LastOperationStateSucceeded).Status.Zone).To(Equal(ptr.To(zone)))
-		Expect(bind.records("host.deep.sub.example.com", dns.TypeA)).To(ConsistOf("192.0.2.30"))
-		Expect(bind.records("x.discovered.example.com", dns.TypeA)).To(ConsistOf("192.0.2.31"))
-		Expect(bind.mustSerial(subZone)).To(BeNumerically(">", subSerial), "the record went into the sub zone")
+		Expect(server.records("host.deep.sub.example.com", dns.TypeA)).To(ConsistOf("192.0.2.30"))
+		Expect(server.records("x.discovered.example.com", dns.TypeA)).To(ConsistOf("192.0.2.31"))
+		Expect(server.mustSerial(subZone)).To(BeNumerically(">", subSerial), "the record went into the sub zone")
 	})
 
-	It("reports a wrong TSIG secret in status.lastError and changes nothing in the zone", func() {
-		serial := bind.mustSerial(zone)
-		updates := bind.updateRequests()
-		record := newDNSRecord("wrong-key.example.com", extensionsv1alpha1.DNSRecordTypeA, secretWrongKey, "192.0.2.40")
+	DescribeTable("reports what a refusal means, with the error codes that decide whether gardenlet retries, and changes nothing",
+		func(name, secret string, specZone string, updateSent bool, expected map[string]refusal) {
+			want := expected[kind]
+			record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeA, server.secretName(secret), "192.0.2.40")
+			if specZone != "" {
+				record.Spec.Zone = ptr.To(specZone)
+			}
+			serials := map[string]uint32{}
+			for _, z := range testZones {
+				serials[z] = server.mustSerial(z)
+			}
+			updates := server.updateRequests()
+			create(record)
+
+			lastError := waitForLastError(record, want.text)
+			if want.code == "" {
+				Expect(lastError.Codes).To(BeEmpty(), "retryable: %s", lastError.Description)
+			} else {
+				Expect(lastError.Codes).To(ConsistOf(want.code), lastError.Description)
+			}
+			Expect(lastError.Description).To(SatisfyAll(
+				ContainSubstring(server.addr),
+				ContainSubstring(want.meaning),
+				Not(ContainSubstring(wrongTSIGSecret)),
+				Not(ContainSubstring(server.secret)),
+			))
+			Expect(server.records(name, dns.TypeA)).To(BeEmpty())
+			for _, z := range testZones {
+				Expect(server.mustSerial(z)).To(Equal(serials[z]), "zone %s did not change", z)
+			}
+			if !updateSent {
+				Expect(server.updateRequests()).To(Equal(updates), "the failed query stops the reconciliation before any UPDATE")
+			}
+		},
+		Entry("a wrong TSIG secret", "wrong-key.example.com", secretWrongKey, "", false, map[string]refusal{
+			"BIND":     {"NOTAUTH/BADSIG", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"Knot":     {"NOTAUTH/BADSIG", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"PowerDNS": {"NOTAUTH (unsigned)", "TSIG secret", gardencorev1beta1.ErrorInfraUnauthenticated},
+		}),
+		Entry("a TSIG key the server does not know", "unknown-key.example.com", secretUnknownKey, "", false, map[string]refusal{
+			"BIND":     {"NOTAUTH/BADKEY", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"Knot":     {"NOTAUTH/BADKEY", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
+			"PowerDNS": {"NOTAUTH (unsigned)", "unknown-key.", gardencorev1beta1.ErrorInfraUnauthenticated},
+		}),
+		Entry("a Zone in the secret the server does not serve (Knot answers it unsigned)", "api.not-served.test", secretNotServed, "", false, map[string]refusal{
+			"BIND":     {"failed: REFUSED:", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
+			"Knot":     {"failed: REFUSED (unsigned):", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
+			"PowerDNS": {"failed: REFUSED:", "does not serve the zone", gardencorev1beta1.ErrorConfigurationProblem},
+		}),
+		Entry("a name in none of the server's zones, to be discovered", "api.not-served.test", secretWithoutZone, "", false, map[string]refusal{
+			"BIND":     {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
+			"Knot":     {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
+			"PowerDNS": {"no zone for api.not-served.test.", "answered no SOA query", gardencorev1beta1.ErrorConfigurationProblem},
+		}),
+		Entry("an UPDATE the key may not make: BIND and PowerDNS refuse it like a frozen zone, Knot says BADKEY to a key it has accepted",
+			"a.readonly.test", secretName, readOnlyZone, true, map[string]refusal{
+				"BIND":     {"failed: REFUSED:", "update policy does not allow them for key " + tsigKeyName + ", or updates are suspended", ""},
+				"Knot":     {"failed: NOTAUTH/BADKEY:", "update policy does not allow it", gardencorev1beta1.ErrorInfraUnauthorized},
+				"PowerDNS": {"failed: REFUSED:", "update policy does not allow them for key " + tsigKeyName + ", or updates are suspended", ""},
+			}),
+	)
+
+	It("retries an UPDATE refused while the zone is frozen, and succeeds once it is thawed", func() {
+		if server.freeze == nil {
+			Skip(server.kind + " cannot freeze a zone")
+		}
+		const name = "api.frozen.test"
+		server.freeze(frozenZone)
+		thawed := false
+		DeferCleanup(func() {
+			if !thawed {
+				server.thaw(frozenZone)
+			}
+		})
+		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretName), "192.0.2.90")
+		record.Spec.Zone = ptr.To(frozenZone)
 		create(record)
 
-		lastError := waitForError(record, gardencorev1beta1.ErrorInfraUnauthenticated)
-		Expect(lastError.Description).To(SatisfyAll(
-			ContainSubstring("NOTAUTH/BADSIG"),
-			ContainSubstring(bind.addr),
-			ContainSubstring(zone),
-			Not(ContainSubstring(wrongTSIGSecret)),
-			Not(ContainSubstring(bind.secret)),
-		))
-		Expect(bind.records("wrong-key.example.com", dns.TypeA)).To(BeEmpty())
-		Expect(bind.mustSerial(zone)).To(Equal(serial))
-		Expect(bind.updateRequests()).To(Equal(updates), "the failed signed query stops the reconciliation before any UPDATE")
+		lastError := waitForLastError(record, "failed: REFUSED:")
+		Expect(lastError.Codes).To(BeEmpty(), "retryable: %s", lastError.Description)
+		Expect(lastError.Description).To(ContainSubstring("suspended for now (a frozen zone); retrying"))
+
+		server.thaw(frozenZone)
+		thawed = true
+		waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
+		Expect(server.records(name, dns.TypeA)).To(ConsistOf("192.0.2.90"))
 	})
 
-	It("reports a refused UPDATE as unauthorized", func() {
-		record := newDNSRecord("a.readonly.test", extensionsv1alpha1.DNSRecordTypeA, secretName, "192.0.2.50")
-		record.Spec.Zone = ptr.To("readonly.test")
-		create(record)
+	It("reports a clock skew beyond the TSIG fudge as retryable where the server says so", func() {
+		want := map[string]refusal{
+			"BIND": {"NOTAUTH/BADTIME", "clocks", ""},
+			"Knot": {"NOTAUTH/BADTIME", "clocks", ""},
+			// PowerDNS answers a bad signing time like a bad secret: an unsigned NOTAUTH without TSIG error.
+			"PowerDNS": {"NOTAUTH (unsigned)", "clocks", gardencorev1beta1.ErrorInfraUnauthenticated},
+		}[kind]
+		skewed := testingclock.NewFakePassiveClock(time.Now().Add(-10 * time.Minute))
+		record := newDNSRecord("skewed.example.com", extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretName), "192.0.2.91")
+		err := dnsrecord.NewActuator(testClient, dnsTimeout, skewed).Reconcile(ctx, logr.Discard(), record, nil)
+		Expect(err).To(MatchError(SatisfyAll(ContainSubstring(want.text), ContainSubstring(want.meaning))))
+		if want.code == "" {
+			Expect(v1beta1helper.ExtractErrorCodes(err)).To(BeEmpty())
+		} else {
+			Expect(v1beta1helper.ExtractErrorCodes(err)).To(ConsistOf(want.code))
+		}
+		Expect(server.records("skewed.example.com", dns.TypeA)).To(BeEmpty())
+	})
 
-		lastError := waitForError(record, gardencorev1beta1.ErrorInfraUnauthorized)
-		Expect(lastError.Description).To(SatisfyAll(ContainSubstring("REFUSED"), ContainSubstring(readOnlyZone)))
-		Expect(bind.records("a.readonly.test", dns.TypeA)).To(BeEmpty())
+	It("moves the record set when the secret's Zone is corrected, although status.zone holds the old zone", func() {
+		const name = "host.fix.sub.example.com"
+		// Registered before create, so that it runs after the deletion, which goes to the corrected zone.
+		DeferCleanup(func() { setSecretZone(server.secretName(secretZoneFix), zone) })
+		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretZoneFix), "192.0.2.95")
+		create(record)
+		Expect(waitForState(record, gardencorev1beta1.LastOperationStateSucceeded).Status.Zone).To(Equal(ptr.To(zone)))
+		Expect(server.zoneRecords(zone, name, dns.TypeA)).To(ConsistOf("192.0.2.95"))
+		Expect(server.records(name, dns.TypeA)).To(BeEmpty(), "the server answers for the name from sub.example.com, where the record is not")
+
+		By("correcting the secret's Zone to the zone the server answers for the name from")
+		setSecretZone(server.secretName(secretZoneFix), subZone)
+		update(record, func(*extensionsv1alpha1.DNSRecord) {})
+		// The spec is unchanged, so the generation is too: the new zone in the status shows the new reconciliation.
+		Eventually(func(g Gomega) *string {
+			current := &extensionsv1alpha1.DNSRecord{}
+			g.Expect(testClient.Get(ctx, client.ObjectKeyFromObject(record), current)).To(Succeed())
+			return current.Status.Zone
+		}).WithTimeout(30 * time.Second).Should(Equal(ptr.To(subZone)))
+		waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
+		Expect(server.records(name, dns.TypeA)).To(ConsistOf("192.0.2.95"))
+		Expect(server.zoneRecords(subZone, name, dns.TypeA)).To(ConsistOf("192.0.2.95"))
+		Expect(server.zoneRecords(zone, name, dns.TypeA)).To(BeEmpty(), "nothing is left behind in the old zone")
+
+		By("deleting the DNSRecord, from the corrected zone")
+		deleteAndWait(record)
+		Expect(server.zoneRecords(subZone, name, dns.TypeA)).To(BeEmpty())
 	})
 
 	It("reports an unsupported TSIG algorithm as a configuration problem naming the field", func() {
-		record := newDNSRecord("bad-algorithm.example.com", extensionsv1alpha1.DNSRecordTypeA, secretBadAlgorithm, "192.0.2.60")
+		record := newDNSRecord("bad-algorithm.example.com", extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretBadAlgorithm), "192.0.2.60")
 		create(record)
 
 		lastError := waitForError(record, gardencorev1beta1.ErrorConfigurationProblem)
 		Expect(lastError.Description).To(SatisfyAll(
 			ContainSubstring("secret.data[TSIGSecretAlgorithm]"),
 			ContainSubstring("hmac-md5"),
-			Not(ContainSubstring(bind.secret)),
+			Not(ContainSubstring(server.secret)),
 		))
 	})
 
 	It("replaces records atomically: a resolver polling the name never sees it without records", func() {
 		const name = "atomic.example.com"
-		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeA, secretName, "192.0.2.100")
+		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeA, server.secretName(secretName), "192.0.2.100")
 		create(record)
 		waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
 
@@ -240,7 +392,7 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 			defer GinkgoRecover()
 			defer wg.Done()
 			for !stop.Load() {
-				answer, err := bind.query(name, dns.TypeA)
+				answer, err := server.query(name, dns.TypeA)
 				if err != nil {
 					// A lost UDP packet says nothing about the zone's content.
 					continue
@@ -258,7 +410,7 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 			value := fmt.Sprintf("192.0.2.%d", 100+i)
 			update(record, func(r *extensionsv1alpha1.DNSRecord) { r.Spec.Values = []string{value, "198.51.100.1"} })
 			waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
-			Expect(bind.records(name, dns.TypeA)).To(ConsistOf(value, "198.51.100.1"))
+			Expect(server.records(name, dns.TypeA)).To(ConsistOf(value, "198.51.100.1"))
 		}
 		stop.Store(true)
 		wg.Wait()
@@ -270,30 +422,30 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 
 	It("sends no UPDATE when an unchanged DNSRecord is reconciled again", func() {
 		const name = "unchanged.example.com"
-		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeTXT, secretName, "unchanged", `with "quotes" and \ backslash`, "caf\u00e9")
+		record := newDNSRecord(name, extensionsv1alpha1.DNSRecordTypeTXT, server.secretName(secretName), "unchanged", `with "quotes" and \ backslash`, "caf\u00e9")
 		create(record)
 		waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
-		serial := bind.mustSerial(zone)
-		updates := bind.updateRequests()
-		queries := bind.signedQueries(name, "TXT")
+		serial := server.mustSerial(zone)
+		updates := server.updateRequests()
+		queries := server.signedQueries(name, "TXT")
 
 		for range 3 {
 			update(record, func(*extensionsv1alpha1.DNSRecord) {})
 			// The controller's signed query of the record shows the reconciliation got as far as comparing.
-			Eventually(func() int { return bind.signedQueries(name, "TXT") }).WithTimeout(30 * time.Second).Should(BeNumerically(">", queries))
-			queries = bind.signedQueries(name, "TXT")
+			Eventually(func() int { return server.signedQueries(name, "TXT") }).WithTimeout(30 * time.Second).Should(BeNumerically(">", queries))
+			queries = server.signedQueries(name, "TXT")
 			waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
 		}
 
-		Expect(bind.updateRequests()).To(Equal(updates), "no UPDATE reached the server")
-		Expect(bind.mustSerial(zone)).To(Equal(serial), "the zone did not change")
+		Expect(server.updateRequests()).To(Equal(updates), "no UPDATE reached the server")
+		Expect(server.mustSerial(zone)).To(Equal(serial), "the zone did not change")
 
 		By("changing a value, which takes exactly one UPDATE")
 		update(record, func(r *extensionsv1alpha1.DNSRecord) { r.Spec.Values = []string{"changed"} })
 		waitForState(record, gardencorev1beta1.LastOperationStateSucceeded)
-		Expect(bind.records(name, dns.TypeTXT)).To(ConsistOf(`"changed"`))
-		Expect(bind.updateRequests()).To(Equal(updates + 1))
-		Expect(bind.mustSerial(zone)).To(Equal(serial + 1))
+		Expect(server.records(name, dns.TypeTXT)).To(ConsistOf(`"changed"`))
+		Expect(server.updateRequests()).To(Equal(updates + 1))
+		Expect(server.mustSerial(zone)).To(Equal(serial + 1))
 	})
 
 	Describe("the actuator", func() {
@@ -303,26 +455,26 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 		// test alone drives the actuator, which still reads the secret and writes status.zone through the API.
 		unhandled := func(name string, recordType extensionsv1alpha1.DNSRecordType, values ...string) *extensionsv1alpha1.DNSRecord {
 			GinkgoHelper()
-			record := newDNSRecord(name, recordType, secretName, values...)
+			record := newDNSRecord(name, recordType, server.secretName(secretName), values...)
 			record.Spec.Type = "not-handled"
 			create(record)
 			return record
 		}
 
 		BeforeEach(func() {
-			actuator = dnsrecord.NewActuator(testClient, dnsTimeout)
+			actuator = dnsrecord.NewActuator(testClient, dnsTimeout, clock.RealClock{})
 		})
 
 		It("deletes repeatedly without error, also names that never existed", func() {
 			record := unhandled("twice.example.com", extensionsv1alpha1.DNSRecordTypeA, "192.0.2.70")
 			Expect(actuator.Reconcile(ctx, logr.Discard(), record, nil)).To(Succeed())
-			Expect(bind.records("twice.example.com", dns.TypeA)).To(ConsistOf("192.0.2.70"))
+			Expect(server.records("twice.example.com", dns.TypeA)).To(ConsistOf("192.0.2.70"))
 			Expect(record.Status.Zone).To(Equal(ptr.To(zone)))
 
 			Expect(actuator.Delete(ctx, logr.Discard(), record, nil)).To(Succeed())
 			Expect(actuator.Delete(ctx, logr.Discard(), record, nil)).To(Succeed())
 			Expect(actuator.ForceDelete(ctx, logr.Discard(), record, nil)).To(Succeed())
-			Expect(bind.records("twice.example.com", dns.TypeA)).To(BeEmpty())
+			Expect(server.records("twice.example.com", dns.TypeA)).To(BeEmpty())
 
 			never := unhandled("never.example.com", extensionsv1alpha1.DNSRecordTypeCNAME, "target.example.org")
 			Expect(actuator.Delete(ctx, logr.Discard(), never, nil)).To(Succeed())
@@ -333,20 +485,20 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 			Expect(actuator.Reconcile(ctx, logr.Discard(), record, nil)).To(Succeed())
 			DeferCleanup(func() { Expect(actuator.Delete(ctx, logr.Discard(), record, nil)).To(Succeed()) })
 
-			serial := bind.mustSerial(zone)
+			serial := server.mustSerial(zone)
 			Expect(actuator.Migrate(ctx, logr.Discard(), record, nil)).To(Succeed())
-			Expect(bind.records("migrated.example.com", dns.TypeA)).To(ConsistOf("192.0.2.80"))
-			Expect(bind.mustSerial(zone)).To(Equal(serial))
+			Expect(server.records("migrated.example.com", dns.TypeA)).To(ConsistOf("192.0.2.80"))
+			Expect(server.mustSerial(zone)).To(Equal(serial))
 
 			record.Spec.Values = []string{"192.0.2.81"}
 			Expect(actuator.Restore(ctx, logr.Discard(), record, nil)).To(Succeed())
-			Expect(bind.records("migrated.example.com", dns.TypeA)).To(ConsistOf("192.0.2.81"))
+			Expect(server.records("migrated.example.com", dns.TypeA)).To(ConsistOf("192.0.2.81"))
 		})
 	})
 
-	It("the client finds zones and reads record sets from BIND", func() {
+	It("the client finds zones and reads record sets from the server", func() {
 		config, err := rfc2136.ConfigFromSecret(&corev1.Secret{Data: map[string][]byte{
-			"Server": []byte(bind.addr), "TSIGKeyName": []byte(tsigKeyName), "TSIGSecret": []byte(bind.secret),
+			"Server": []byte(server.addr), "TSIGKeyName": []byte(tsigKeyName), "TSIGSecret": []byte(server.secret),
 		}}, dnsTimeout)
 		Expect(err).NotTo(HaveOccurred())
 		dnsClient := rfc2136.NewClient(config)
@@ -355,11 +507,11 @@ var _ = Describe("DNSRecord controller against BIND", func() {
 		Expect(dnsClient.FindZone(ctx, "a.b.sub.example.com")).To(Equal(subZone))
 		Expect(dnsClient.FindZone(ctx, "*.readonly.test")).To(Equal(readOnlyZone))
 		_, err = dnsClient.FindZone(ctx, "host.not-served.test")
-		Expect(err).To(MatchError(rfc2136.ErrConfiguration))
+		Expect(err).To(MatchError(rfc2136.ErrWrongZone))
 
 		set, err := dnsClient.Query(ctx, zone, "ns.example.com", dns.TypeA)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(set.Values).To(ConsistOf("127.0.0.1"))
 		Expect(set.TTL).To(BeEquivalentTo(60))
 	})
-})
+}

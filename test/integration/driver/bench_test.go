@@ -75,7 +75,9 @@ func BenchmarkReconcileRunningMachine(b *testing.B) {
 		b.Fatal(err)
 	}
 	binder := &loopingTestBinder{c: admin, ns: metalNS}
-	binder.enabled.Store(true)
+	if err := binder.freeServers(ctx, metalNS, 1); err != nil {
+		b.Fatal(err)
+	}
 	go binder.run(ctx, 100*time.Millisecond, b.Logf)
 	if err := createMachineObjects(ctx, admin, controlNS, "worker-1"); err != nil {
 		b.Fatal(err)

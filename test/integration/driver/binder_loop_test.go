@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,12 +25,34 @@ import (
 const releaseFinalizer = "test.metal/release"
 
 // loopingTestBinder plays metal-operator, the IPAM provider and the kubelet for the MCM integration test and
-// benchmark: each round it binds claims, assigns addresses, powers Servers on once their claim is On and
-// registers the Node; it releases deleted claims. enabled switches the binding off to keep claims unbound.
+// benchmark, following metal-operator v0.7.0 (internal/controller/serverclaim_controller.go, server_controller.go):
+// each round it binds claims to free matching Servers (Available, powered off, unclaimed), powers a Server on once
+// its claim is On, registers the Node and assigns addresses; it removes its finalizer from deleted claims and then
+// powers their Servers off and releases them (Available again). It creates no Servers: the test does, with
+// freeServers.
 type loopingTestBinder struct {
-	c       client.Client
-	ns      string
-	enabled atomic.Bool
+	c  client.Client
+	ns string
+}
+
+// freeServers creates n Servers for zone z1 and machine type m1 as metal-operator leaves them after discovery.
+func (b *loopingTestBinder) freeServers(ctx context.Context, prefix string, n int) error {
+	for i := range n {
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		server := &metalv1alpha1.Server{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{metal.ZoneLabel: "z1", "machine-type": "m1"}},
+			Spec:       metalv1alpha1.ServerSpec{SystemUUID: name},
+		}
+		if err := b.c.Create(ctx, server); err != nil {
+			return err
+		}
+		server.Status.State = metalv1alpha1.ServerStateAvailable
+		server.Status.PowerState = metalv1alpha1.ServerOffPowerState
+		if err := b.c.Status().Update(ctx, server); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // run repeats rounds every interval until ctx ends; errors (mostly conflicts) are retried in the next round.
@@ -54,9 +76,16 @@ func (b *loopingTestBinder) round(ctx context.Context) error {
 	if err := b.c.List(ctx, claims, client.InNamespace(b.ns)); err != nil {
 		return err
 	}
+	servers := &metalv1alpha1.ServerList{}
+	if err := b.c.List(ctx, servers); err != nil {
+		return err
+	}
 	var errs []error
 	for i := range claims.Items {
-		errs = append(errs, b.claim(ctx, &claims.Items[i]))
+		errs = append(errs, b.claim(ctx, &claims.Items[i], servers.Items))
+	}
+	for i := range servers.Items {
+		errs = append(errs, b.release(ctx, &servers.Items[i]))
 	}
 	ipClaims := &ipamv1beta2.IPAddressClaimList{}
 	if err := b.c.List(ctx, ipClaims, client.InNamespace(b.ns)); err != nil {
@@ -68,7 +97,7 @@ func (b *loopingTestBinder) round(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (b *loopingTestBinder) claim(ctx context.Context, claim *metalv1alpha1.ServerClaim) error {
+func (b *loopingTestBinder) claim(ctx context.Context, claim *metalv1alpha1.ServerClaim, servers []metalv1alpha1.Server) error {
 	switch {
 	case claim.DeletionTimestamp != nil:
 		claim.Finalizers = slices.DeleteFunc(claim.Finalizers, func(f string) bool { return f == releaseFinalizer })
@@ -76,10 +105,8 @@ func (b *loopingTestBinder) claim(ctx context.Context, claim *metalv1alpha1.Serv
 	case !slices.Contains(claim.Finalizers, releaseFinalizer):
 		claim.Finalizers = append(claim.Finalizers, releaseFinalizer)
 		return b.c.Update(ctx, claim)
-	case !b.enabled.Load():
-		return nil
 	case claim.Spec.ServerRef == nil:
-		return b.bind(ctx, claim)
+		return b.bind(ctx, claim, servers)
 	case claim.Spec.Power == metalv1alpha1.PowerOn:
 		if err := b.powerOn(ctx, claim.Spec.ServerRef.Name); err != nil {
 			return err
@@ -89,21 +116,56 @@ func (b *loopingTestBinder) claim(ctx context.Context, claim *metalv1alpha1.Serv
 	return nil
 }
 
-func (b *loopingTestBinder) bind(ctx context.Context, claim *metalv1alpha1.ServerClaim) error {
-	name := "server-" + claim.Name
-	server := &metalv1alpha1.Server{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{metal.ZoneLabel: "z1", "machine-type": "m1"}},
-		Spec:       metalv1alpha1.ServerSpec{SystemUUID: name},
-	}
-	if err := b.c.Create(ctx, server); err != nil && !apierrors.IsAlreadyExists(err) {
+// bind binds the claim to the first free Server matching its selector, if there is one.
+func (b *loopingTestBinder) bind(ctx context.Context, claim *metalv1alpha1.ServerClaim, servers []metalv1alpha1.Server) error {
+	selector, err := metav1.LabelSelectorAsSelector(claim.Spec.ServerSelector)
+	if err != nil {
 		return err
 	}
-	claim.Spec.ServerRef = &corev1.LocalObjectReference{Name: name}
-	if err := b.c.Update(ctx, claim); err != nil {
+	for i := range servers {
+		server := &servers[i]
+		if !selector.Matches(labels.Set(server.Labels)) || server.Spec.ServerClaimRef != nil ||
+			server.Status.State != metalv1alpha1.ServerStateAvailable || server.Status.PowerState != metalv1alpha1.ServerOffPowerState {
+			continue
+		}
+		server.Spec.ServerClaimRef = &metalv1alpha1.ImmutableObjectReference{Namespace: claim.Namespace, Name: claim.Name}
+		if err := b.c.Update(ctx, server); err != nil {
+			return err
+		}
+		server.Status.State = metalv1alpha1.ServerStateReserved
+		if err := b.c.Status().Update(ctx, server); err != nil {
+			return err
+		}
+		claim.Spec.ServerRef = &corev1.LocalObjectReference{Name: server.Name}
+		if err := b.c.Update(ctx, claim); err != nil {
+			return err
+		}
+		claim.Status.Phase = metalv1alpha1.PhaseBound
+		return b.c.Status().Update(ctx, claim)
+	}
+	return nil
+}
+
+// release powers off a Server whose claim is gone and, once it is off, makes it Available again.
+func (b *loopingTestBinder) release(ctx context.Context, server *metalv1alpha1.Server) error {
+	ref := server.Spec.ServerClaimRef
+	if ref == nil {
+		return nil
+	}
+	err := b.c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, &metalv1alpha1.ServerClaim{})
+	if !apierrors.IsNotFound(err) {
 		return err
 	}
-	claim.Status.Phase = metalv1alpha1.PhaseBound
-	return b.c.Status().Update(ctx, claim)
+	if server.Status.PowerState != metalv1alpha1.ServerOffPowerState {
+		server.Status.PowerState = metalv1alpha1.ServerOffPowerState
+		return b.c.Status().Update(ctx, server)
+	}
+	server.Spec.ServerClaimRef = nil
+	if err := b.c.Update(ctx, server); err != nil {
+		return err
+	}
+	server.Status.State = metalv1alpha1.ServerStateAvailable
+	return b.c.Status().Update(ctx, server)
 }
 
 func (b *loopingTestBinder) powerOn(ctx context.Context, name string) error {
@@ -147,7 +209,7 @@ func (b *loopingTestBinder) registerNode(ctx context.Context, claim *metalv1alph
 }
 
 func (b *loopingTestBinder) ipClaim(ctx context.Context, ipClaim *ipamv1beta2.IPAddressClaim) error {
-	if ipClaim.DeletionTimestamp != nil || ipClaim.Status.AddressRef.Name != "" || !b.enabled.Load() {
+	if ipClaim.DeletionTimestamp != nil || ipClaim.Status.AddressRef.Name != "" {
 		return nil
 	}
 	ip := &ipamv1beta2.IPAddress{

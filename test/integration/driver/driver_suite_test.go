@@ -115,8 +115,11 @@ func newNamespace(ctx context.Context, prefix string) string {
 	return ns.Name
 }
 
-// shootLabels are the labels scoping the objects of one shoot.
-var shootLabels = map[string]string{"metal.provider.extensions.gardener.cloud/shoot": "shoot--p--s"}
+// shootLabels are the labels scoping the objects of one shoot: technical ID and Shoot UID.
+var shootLabels = metal.ScopeLabels("shoot--p--s", "0c6d8a52-1111-4c1e-9d0a-6c1f7e2a9b11")
+
+// otherGardenLabels scope the objects of a shoot with the same technical ID in another garden.
+var otherGardenLabels = metal.ScopeLabels("shoot--p--s", "9f1e2d3c-2222-4c1e-9d0a-6c1f7e2a9b11")
 
 // specJSON is a valid provider spec; mutate adjusts it before it is encoded.
 func specJSON(mutate func(map[string]any)) []byte {
@@ -133,7 +136,7 @@ func specJSON(mutate func(map[string]any)) []byte {
 		}},
 		"metadata":   map[string]any{"cluster": "shoot--p--s"},
 		"dnsServers": []any{"10.0.0.53", "2001:db8::53"},
-		"labels":     map[string]any{"metal.provider.extensions.gardener.cloud/shoot": "shoot--p--s"},
+		"labels":     shootLabels,
 	}
 	if mutate != nil {
 		mutate(spec)
@@ -168,8 +171,9 @@ type testBinder struct {
 	c client.Client
 }
 
-// bind creates a Server (with a BMC reference and one NIC address) and binds the claim to it.
-func (b testBinder) bind(ctx context.Context, ns, claimName, serverName string) {
+// freeServer creates a Server as metal-operator leaves it after discovery: Available, powered off, unclaimed,
+// with a BMC reference and one NIC address, labelled for zone z1 and machine type m1.
+func (b testBinder) freeServer(ctx context.Context, serverName string) *metalv1alpha1.Server {
 	server := &metalv1alpha1.Server{
 		ObjectMeta: metav1.ObjectMeta{Name: serverName, Labels: map[string]string{metal.ZoneLabel: "z1", "machine-type": "m1"}},
 		Spec: metalv1alpha1.ServerSpec{
@@ -178,6 +182,7 @@ func (b testBinder) bind(ctx context.Context, ns, claimName, serverName string) 
 		},
 	}
 	ExpectWithOffset(1, b.c.Create(ctx, server)).To(Succeed())
+	server.Status.State = metalv1alpha1.ServerStateAvailable
 	server.Status.PowerState = metalv1alpha1.ServerOffPowerState
 	server.Status.NetworkInterfaces = []metalv1alpha1.NetworkInterface{{
 		Name:       "eth0",
@@ -185,9 +190,19 @@ func (b testBinder) bind(ctx context.Context, ns, claimName, serverName string) 
 		IPs:        []metalv1alpha1.IP{{Addr: netip.MustParseAddr("10.1.0.7")}},
 	}}
 	ExpectWithOffset(1, b.c.Status().Update(ctx, server)).To(Succeed())
+	return server
+}
 
+// bind creates a free Server and binds the claim to it as metal-operator does (serverclaim_controller.go,
+// claimServer): the Server references the claim and is Reserved, the claim references the Server and is Bound.
+func (b testBinder) bind(ctx context.Context, ns, claimName, serverName string) {
+	server := b.freeServer(ctx, serverName)
 	claim := &metalv1alpha1.ServerClaim{}
 	ExpectWithOffset(1, b.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: claimName}, claim)).To(Succeed())
+	server.Spec.ServerClaimRef = &metalv1alpha1.ImmutableObjectReference{Namespace: ns, Name: claimName}
+	ExpectWithOffset(1, b.c.Update(ctx, server)).To(Succeed())
+	server.Status.State = metalv1alpha1.ServerStateReserved
+	ExpectWithOffset(1, b.c.Status().Update(ctx, server)).To(Succeed())
 	claim.Spec.ServerRef = &corev1.LocalObjectReference{Name: serverName}
 	ExpectWithOffset(1, b.c.Update(ctx, claim)).To(Succeed())
 	claim.Status.Phase = metalv1alpha1.PhaseBound

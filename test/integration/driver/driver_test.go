@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -18,11 +19,13 @@ import (
 	gomegatypes "github.com/onsi/gomega/types"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/ignition"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
 // haveCode matches an MCM status error with code and a message containing all substrings.
@@ -51,6 +54,8 @@ var _ = Describe("metal machine driver", func() {
 
 	BeforeEach(func() {
 		ctx = context.Background()
+		// Servers are cluster-scoped: those of earlier specs would match this spec's selector.
+		Expect(admin.DeleteAllOf(ctx, &metalv1alpha1.Server{})).To(Succeed())
 		ns = newNamespace(ctx, "metal")
 		d = newDriver(ns, driver.NodeNameServerClaimName)
 		binder = testBinder{c: admin}
@@ -81,7 +86,7 @@ var _ = Describe("metal machine driver", func() {
 		create(name)
 		binder.bind(ctx, ns, name, server)
 		_, err := initialize(name)
-		ExpectWithOffset(1, err).To(haveCode(codes.Unavailable, "waiting for an address", name+"-node"))
+		ExpectWithOffset(1, err).NotTo(HaveOccurred())
 		binder.assignAddress(ctx, ns, name+"-node", "10.2.0.10")
 		_, err = initialize(name)
 		ExpectWithOffset(1, err).NotTo(HaveOccurred())
@@ -94,7 +99,7 @@ var _ = Describe("metal machine driver", func() {
 				bad := machineClass(raw)
 				_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m"), MachineClass: bad, Secret: secret})
 				Expect(err).To(haveCode(codes.InvalidArgument, substrings...))
-				_, err = d.ListMachines(ctx, &mcmdriver.ListMachinesRequest{MachineClass: bad, Secret: secret})
+				_, err = d.InitializeMachine(ctx, &mcmdriver.InitializeMachineRequest{Machine: machine("m"), MachineClass: bad, Secret: secret})
 				Expect(err).To(haveCode(codes.InvalidArgument, substrings...))
 				Expect(leftovers(ctx, ns)).To(BeEmpty())
 			},
@@ -106,14 +111,42 @@ var _ = Describe("metal machine driver", func() {
 				s["serverTolerations"] = []any{map[string]any{"key": "k", "operator": "Near"}}
 			}), "providerSpec.serverTolerations[0].operator"),
 			Entry("bad DNS server", specJSON(func(s map[string]any) { s["dnsServers"] = []any{"dns.example.com"} }), "providerSpec.dnsServers[0]"),
-			Entry("bad extra ignition", specJSON(func(s map[string]any) {
-				s["extraIgnition"] = map[string]any{"raw": `{"ignition":{"version":"2.2.0"}}`}
-			}), "providerSpec.extraIgnition.raw"),
 			Entry("IPAM entry without pool", specJSON(func(s map[string]any) {
 				s["ipamConfig"] = []any{map[string]any{"metadataKey": "node", "ipamRef": map[string]any{}}}
 			}), "providerSpec.ipamConfig[0].ipamRef.name"),
 			Entry("not JSON", []byte("{"), "cannot decode providerSpec"),
 		)
+
+		DescribeTable("finds, lists and deletes machines with only the scope of a spec that no longer validates",
+			func(mutate func(map[string]any)) {
+				initialized("m1", ns+"-s1")
+				old := machineClass(specJSON(mutate))
+				list, err := d.ListMachines(ctx, &mcmdriver.ListMachinesRequest{MachineClass: old, Secret: secret})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(list.MachineList).To(HaveKeyWithValue(fmt.Sprintf("metal://%s/m1", ns), "m1"))
+				status, err := d.GetMachineStatus(ctx, &mcmdriver.GetMachineStatusRequest{Machine: machine("m1"), MachineClass: old, Secret: secret})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(status.NodeName).To(Equal("m1"))
+				binder.powerServer(ctx, ns+"-s1", metalv1alpha1.ServerOffPowerState)
+				_, err = d.DeleteMachine(ctx, &mcmdriver.DeleteMachineRequest{Machine: machine("m1"), MachineClass: old, Secret: secret})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(leftovers(ctx, ns)).To(BeEmpty())
+			},
+			Entry("a field of a newer format", func(s map[string]any) { s["bootMode"] = "uefi" }),
+			Entry("no image", func(s map[string]any) { delete(s, "image") }),
+			Entry("Ignition that stricter validation rejects", func(s map[string]any) {
+				s["extraIgnition"] = map[string]any{"raw": `{"ignition":{"version":"2.2.0"}}`}
+			}),
+			Entry("an IPAM entry of another shape", func(s map[string]any) { s["ipamConfig"] = map[string]any{"node": "nodes"} }),
+		)
+
+		It("needs the scope labels to list or delete", func() {
+			bad := machineClass(specJSON(func(s map[string]any) { delete(s, "labels") }))
+			_, err := d.ListMachines(ctx, &mcmdriver.ListMachinesRequest{MachineClass: bad, Secret: secret})
+			Expect(err).To(haveCode(codes.InvalidArgument, "providerSpec.labels"))
+			_, err = d.DeleteMachine(ctx, &mcmdriver.DeleteMachineRequest{Machine: machine("m1"), MachineClass: bad, Secret: secret})
+			Expect(err).To(haveCode(codes.InvalidArgument, "providerSpec.labels"))
+		})
 
 		It("rejects another provider's MachineClass", func() {
 			other := machineClass(specJSON(nil))
@@ -153,6 +186,19 @@ var _ = Describe("metal machine driver", func() {
 			Expect(admin.Create(ctx, foreign)).To(Succeed())
 			_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
 			Expect(err).To(haveCode(codes.AlreadyExists, "m1"))
+		})
+
+		It("waits for metal-operator to bind the claim with node name policy ServerName while a Server is free", func() {
+			d = newDriver(ns, driver.NodeNameServerName)
+			binder.freeServer(ctx, ns+"-free")
+			go func() {
+				defer GinkgoRecover()
+				Eventually(func() error {
+					return admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1"}, &metalv1alpha1.ServerClaim{})
+				}).Should(Succeed())
+				binder.bind(ctx, ns, "m1", ns+"-s1")
+			}()
+			Expect(create("m1").NodeName).To(Equal(ns + "-s1"))
 		})
 
 		It("creates 50 claims for 50 concurrent calls (each twice) without duplicates", func() {
@@ -197,13 +243,49 @@ var _ = Describe("metal machine driver", func() {
 	})
 
 	Describe("InitializeMachine", func() {
-		It("leaves an unsatisfiable claim pending with a message naming selector and zone", func() {
+		It("reports a zone without a free matching Server as ResourceExhausted naming selector and zone", func() {
 			create("m1")
+			taken := binder.freeServer(ctx, ns+"-taken")
+			taken.Spec.ServerClaimRef = &metalv1alpha1.ImmutableObjectReference{Namespace: ns, Name: "other"}
+			Expect(admin.Update(ctx, taken)).To(Succeed())
+			tainted := binder.freeServer(ctx, ns+"-tainted")
+			tainted.Spec.Taints = []metalv1alpha1.Taint{{Key: "dedicated", Value: "db", Effect: metalv1alpha1.TaintEffectNoBind}}
+			Expect(admin.Update(ctx, tainted)).To(Succeed())
+
 			_, err := initialize("m1")
-			Expect(err).To(haveCode(codes.Unavailable, "no Server in zone z1 matches selector", "machine-type=m1", "topology.kubernetes.io/zone=z1"))
+			Expect(err).To(haveCode(codes.ResourceExhausted, "no free Server in zone z1 matches selector", "machine-type=m1,topology.kubernetes.io/zone=z1", "2 Servers match, none is free"))
 			resp, err := getStatus("m1")
 			Expect(err).To(haveCode(codes.Uninitialized, "machine-type=m1,topology.kubernetes.io/zone=z1"))
 			Expect(resp).To(Equal(&mcmdriver.GetMachineStatusResponse{ProviderID: fmt.Sprintf("metal://%s/m1", ns), NodeName: "m1"}))
+			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+		})
+
+		It("waits without an error while a matching Server is free and the claim is not bound yet", func() {
+			create("m1")
+			binder.freeServer(ctx, ns+"-free")
+			resp, err := initialize("m1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp.ProviderID).To(Equal(fmt.Sprintf("metal://%s/m1", ns)))
+			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+			_, err = getStatus("m1")
+			Expect(err).To(haveCode(codes.Uninitialized, "not bound"))
+		})
+
+		It("reports an exhausted IP pool as ResourceExhausted", func() {
+			create("m1")
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			_, err := initialize("m1")
+			Expect(err).NotTo(HaveOccurred())
+			ipClaim := &ipamv1beta2.IPAddressClaim{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, ipClaim)).To(Succeed())
+			ipClaim.Status.Conditions = []metav1.Condition{{
+				Type: ipamv1beta2.IPAddressClaimReadyCondition, Status: metav1.ConditionFalse,
+				Reason: ipamv1beta2.IPAddressClaimReadyPoolExhaustedReason, Message: "pool has no free addresses",
+				LastTransitionTime: metav1.Now(),
+			}}
+			Expect(admin.Status().Update(ctx, ipClaim)).To(Succeed())
+			_, err = initialize("m1")
+			Expect(err).To(haveCode(codes.ResourceExhausted, "no IP address left in pool GlobalInClusterIPPool nodes"))
 			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
 		})
 
@@ -216,15 +298,28 @@ var _ = Describe("metal machine driver", func() {
 			create("m1")
 			binder.bind(ctx, ns, "m1", ns+"-s1")
 
-			By("waiting for the address")
+			By("waiting for the address without an error")
 			_, err := initialize("m1")
-			Expect(err).To(haveCode(codes.Unavailable, "waiting for an address", "m1-node", "GlobalInClusterIPPool nodes"))
+			Expect(err).NotTo(HaveOccurred())
 			ipClaim := &ipamv1beta2.IPAddressClaim{}
 			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, ipClaim)).To(Succeed())
-			Expect(ipClaim.Labels).To(Equal(shootLabels))
+			Expect(ipClaim.Labels).To(Equal(withLabels(shootLabels, map[string]string{
+				"metal.ironcore.dev/server-claim-name":      "m1",
+				"metal.ironcore.dev/server-claim-namespace": ns,
+			})))
 			Expect(ipClaim.Spec.PoolRef).To(Equal(ipamv1beta2.IPPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "GlobalInClusterIPPool", Name: "nodes"}))
-			Expect(ipClaim.OwnerReferences).To(ConsistOf(HaveField("Name", "m1")))
+			Expect(ipClaim.OwnerReferences).To(BeEmpty(), "garbage collection would release the address with the ServerClaim")
 			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+			_, err = getStatus("m1")
+			Expect(err).To(haveCode(codes.Uninitialized, "not powered on"))
+
+			By("being found by the labels the metal cloud-controller-manager lists (instances_v2.go, getNodeAddresses)")
+			ccmView := &ipamv1beta2.IPAddressClaimList{}
+			Expect(admin.List(ctx, ccmView, client.InNamespace(ns), client.MatchingLabels{
+				"metal.ironcore.dev/server-claim-name":      "m1",
+				"metal.ironcore.dev/server-claim-namespace": ns,
+			})).To(Succeed())
+			Expect(ccmView.Items).To(ConsistOf(HaveField("Name", "m1-node")))
 
 			By("initializing once the address is assigned")
 			binder.assignAddress(ctx, ns, "m1-node", "10.2.0.10")
@@ -248,10 +343,7 @@ var _ = Describe("metal machine driver", func() {
 			Expect(fileContent(cfg, ignition.MetadataPath)).To(MatchJSON(`{"cluster":"shoot--p--s","node":{"ip":"10.2.0.10","prefix":24,"gateway":"10.2.0.1"}}`))
 			Expect(cfg.Systemd.Units).To(ContainElement(HaveField("Name", ignition.UserDataUnitName)))
 
-			By("staying Uninitialized until the Server is on")
-			_, err = getStatus("m1")
-			Expect(err).To(haveCode(codes.Uninitialized, "power state \"Off\""))
-			binder.powerServer(ctx, ns+"-s1", metalv1alpha1.ServerOnPowerState)
+			By("being initialized once powered on, while the Server still boots (MCM waits for the Node in Pending)")
 			status, err := getStatus("m1")
 			Expect(err).NotTo(HaveOccurred())
 			Expect(status).To(Equal(&mcmdriver.GetMachineStatusResponse{
@@ -267,13 +359,14 @@ var _ = Describe("metal machine driver", func() {
 			Expect(getClaim("m1").ResourceVersion).To(Equal(before))
 		})
 
-		It("merges the user's Ignition and keeps it data", func() {
+		It("merges the user's Ignition from the MachineClass secret and keeps it data", func() {
 			extra := `{"ignition":{"version":"3.2.0"},"storage":{"files":[{"path":"/etc/motd","contents":{"source":"data:,%7B%7B%20.Evil%20%7D%7D"}}]}}`
 			class = machineClass(specJSON(func(s map[string]any) {
-				s["extraIgnition"] = map[string]any{"raw": extra}
+				s["extraIgnition"] = map[string]any{}
 				delete(s, "ipamConfig")
 			}))
-			DeferCleanup(func() { class = machineClass(specJSON(nil)) })
+			secret.Data[metal.ExtraIgnitionSecretKey] = []byte(extra)
+			DeferCleanup(func() { class, secret = machineClass(specJSON(nil)), userDataSecret() })
 			create("m1")
 			binder.bind(ctx, ns, "m1", ns+"-s1")
 			_, err := initialize("m1")
@@ -285,30 +378,48 @@ var _ = Describe("metal machine driver", func() {
 			Expect(fileSource(cfg, "/etc/motd")).To(Equal("data:,%7B%7B%20.Evil%20%7D%7D"))
 			Expect(fileContent(cfg, ignition.HostnamePath)).To(Equal("m1\n"))
 		})
+
+		It("rejects a class that announces extra Ignition its secret lacks, and invalid extra Ignition without its content", func() {
+			class = machineClass(specJSON(func(s map[string]any) {
+				s["extraIgnition"] = map[string]any{}
+				delete(s, "ipamConfig")
+			}))
+			DeferCleanup(func() { class, secret = machineClass(specJSON(nil)), userDataSecret() })
+			create("m1")
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			_, err := initialize("m1")
+			Expect(err).To(haveCode(codes.InvalidArgument, `its secret has no "extraIgnition"`))
+
+			secret.Data[metal.ExtraIgnitionSecretKey] = []byte(`{"ignition":{"version":"3.4.0"},"passwd":{"users":[{"name":"core","passwordHash":"s3cr3t"`)
+			_, err = initialize("m1")
+			Expect(err).To(haveCode(codes.InvalidArgument, "extraIgnition of the MachineClass secret"))
+			Expect(err.Error()).NotTo(ContainSubstring("s3cr3t"))
+		})
 	})
 
 	Describe("node name policies", func() {
 		It("names the Node after the Server with ServerName, once the claim is bound", func() {
 			d = newDriver(ns, driver.NodeNameServerName)
 			_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
-			Expect(err).To(haveCode(codes.Unavailable, "topology.kubernetes.io/zone=z1"))
+			Expect(err).To(haveCode(codes.ResourceExhausted, "topology.kubernetes.io/zone=z1"))
 			_, err = getStatus("m1")
 			Expect(err).To(haveCode(codes.NotFound, "no Node name yet"))
 			binder.bind(ctx, ns, "m1", ns+"-s1")
 			Expect(create("m1").NodeName).To(Equal(ns + "-s1"))
 			resp, err := initialize("m1")
-			Expect(err).To(haveCode(codes.Unavailable, "waiting for an address"))
-			Expect(resp).To(BeNil())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp.NodeName).To(Equal(ns + "-s1"))
+			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
 		})
 
 		It("names the Node after the BMC with BMCName", func() {
 			d = newDriver(ns, driver.NodeNameBMCName)
 			_, err := d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
-			Expect(err).To(haveCode(codes.Unavailable, "not bound"))
+			Expect(err).To(haveCode(codes.ResourceExhausted, "not bound"))
 			binder.bind(ctx, ns, "m1", ns+"-s1")
 			Expect(create("m1").NodeName).To(Equal("bmc-" + ns + "-s1"))
 			_, err = initialize("m1")
-			Expect(err).To(haveCode(codes.Unavailable, "waiting for an address"))
+			Expect(err).NotTo(HaveOccurred())
 			binder.assignAddress(ctx, ns, "m1-node", "10.2.0.10")
 			_, err = initialize("m1")
 			Expect(err).NotTo(HaveOccurred())
@@ -339,14 +450,18 @@ var _ = Describe("metal machine driver", func() {
 	})
 
 	Describe("ListMachines", func() {
-		It("lists only the claims carrying the MachineClass' labels", func() {
+		It("lists only the claims carrying the MachineClass' scope labels", func() {
 			create("m1")
 			create("m2")
-			other := &metalv1alpha1.ServerClaim{}
-			other.Name, other.Namespace = "other-shoot", ns
-			other.Labels = map[string]string{"metal.provider.extensions.gardener.cloud/shoot": "shoot--p--other"}
-			other.Spec = metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "x"}
-			Expect(admin.Create(ctx, other)).To(Succeed())
+			for name, labels := range map[string]map[string]string{
+				"other-shoot":  {"metal.provider.extensions.gardener.cloud/shoot": "shoot--p--other"},
+				"other-garden": otherGardenLabels,
+			} {
+				other := &metalv1alpha1.ServerClaim{}
+				other.Name, other.Namespace, other.Labels = name, ns, labels
+				other.Spec = metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "x"}
+				Expect(admin.Create(ctx, other)).To(Succeed())
+			}
 
 			list, err := d.ListMachines(ctx, &mcmdriver.ListMachinesRequest{MachineClass: class, Secret: secret})
 			Expect(err).NotTo(HaveOccurred())
@@ -357,8 +472,78 @@ var _ = Describe("metal machine driver", func() {
 		})
 	})
 
+	Describe("ownership", func() {
+		// foreignObjects creates, for Machine m1, a bound claim, an ignition Secret and an IP claim of a shoot with
+		// the same technical ID in another garden.
+		foreignObjects := func() {
+			other := &metalv1alpha1.ServerClaim{}
+			other.Name, other.Namespace, other.Labels = "m1", ns, otherGardenLabels
+			other.Spec = metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "theirs"}
+			Expect(admin.Create(ctx, other)).To(Succeed())
+			binder.bind(ctx, ns, "m1", ns+"-theirs")
+			theirSecret := &corev1.Secret{}
+			theirSecret.Name, theirSecret.Namespace, theirSecret.Labels = "m1-ignition", ns, otherGardenLabels
+			theirSecret.Data = map[string][]byte{"ignition": []byte("{}")}
+			Expect(admin.Create(ctx, theirSecret)).To(Succeed())
+			ipClaim := &ipamv1beta2.IPAddressClaim{}
+			ipClaim.Name, ipClaim.Namespace, ipClaim.Labels = "m1-node", ns, otherGardenLabels
+			ipClaim.Spec.PoolRef = ipamv1beta2.IPPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "GlobalInClusterIPPool", Name: "theirs"}
+			Expect(admin.Create(ctx, ipClaim)).To(Succeed())
+		}
+		expectUntouched := func() {
+			claim := getClaim("m1")
+			ExpectWithOffset(1, claim.Labels).To(Equal(otherGardenLabels))
+			ExpectWithOffset(1, claim.Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+			ExpectWithOffset(1, claim.Spec.IgnitionSecretRef).To(BeNil())
+			for _, obj := range []client.Object{&corev1.Secret{}, &ipamv1beta2.IPAddressClaim{}} {
+				name := "m1-ignition"
+				if _, ok := obj.(*ipamv1beta2.IPAddressClaim); ok {
+					name = "m1-node"
+				}
+				ExpectWithOffset(1, admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
+				ExpectWithOffset(1, obj.GetLabels()).To(Equal(otherGardenLabels))
+			}
+		}
+
+		It("never adopts, powers on or deletes another garden's objects of the same names", func() {
+			foreignObjects()
+			_, err := getStatus("m1")
+			Expect(err).To(haveCode(codes.NotFound, "lacks the labels"))
+			_, err = initialize("m1")
+			Expect(err).To(haveCode(codes.AlreadyExists, "belongs to someone else"))
+			_, err = d.CreateMachine(ctx, &mcmdriver.CreateMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
+			Expect(err).To(haveCode(codes.AlreadyExists, "belongs to someone else"))
+			Expect(deleteMachine("m1")).To(Succeed())
+			expectUntouched()
+		})
+
+		It("writes neither an ignition Secret nor an IP claim over another garden's", func() {
+			create("m1")
+			binder.bind(ctx, ns, "m1", ns+"-s1")
+			theirSecret := &corev1.Secret{}
+			theirSecret.Name, theirSecret.Namespace, theirSecret.Labels = "m1-ignition", ns, otherGardenLabels
+			Expect(admin.Create(ctx, theirSecret)).To(Succeed())
+			class = machineClass(specJSON(func(s map[string]any) { delete(s, "ipamConfig") }))
+			DeferCleanup(func() { class = machineClass(specJSON(nil)) })
+			_, err := initialize("m1")
+			Expect(err).To(haveCode(codes.AlreadyExists, "Secret", "m1-ignition"))
+			Expect(getClaim("m1").Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+
+			class = machineClass(specJSON(nil))
+			ipClaim := &ipamv1beta2.IPAddressClaim{}
+			ipClaim.Name, ipClaim.Namespace, ipClaim.Labels = "m1-node", ns, otherGardenLabels
+			ipClaim.Spec.PoolRef = ipamv1beta2.IPPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "GlobalInClusterIPPool", Name: "theirs"}
+			Expect(admin.Create(ctx, ipClaim)).To(Succeed())
+			_, err = initialize("m1")
+			Expect(err).To(haveCode(codes.AlreadyExists, "IPAddressClaim", "m1-node"))
+			Expect(admin.Get(ctx, client.ObjectKeyFromObject(ipClaim), ipClaim)).To(Succeed())
+			Expect(ipClaim.Labels).To(Equal(otherGardenLabels))
+			Expect(ipClaim.Spec.PoolRef.Name).To(Equal("theirs"))
+		})
+	})
+
 	Describe("DeleteMachine", func() {
-		It("deletes claim, Secret and IP claims without waiting, and is done once the finalizers are gone", func() {
+		It("deletes claim and Secret without waiting, and the IP claims once the claim is gone and its Server off", func() {
 			initialized("m1", ns+"-s1")
 			By("playing metal-operator's and the IPAM provider's finalizers")
 			for _, obj := range []client.Object{&metalv1alpha1.ServerClaim{}, &ipamv1beta2.IPAddressClaim{}} {
@@ -368,24 +553,63 @@ var _ = Describe("metal machine driver", func() {
 				Expect(admin.Update(ctx, obj)).To(Succeed())
 			}
 
-			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "ServerClaim", "IPAddressClaim", "test.metal/release"))
+			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "ServerClaim", "test.metal/release", "IPAddressClaims (released once"))
 			Expect(getClaim("m1").DeletionTimestamp).NotTo(BeNil())
 			Expect(apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-ignition"}, &corev1.Secret{}))).To(BeTrue())
-			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "ServerClaim"))
+			ipClaim := &ipamv1beta2.IPAddressClaim{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, ipClaim)).To(Succeed())
+			Expect(ipClaim.DeletionTimestamp).To(BeNil(), "the Server still runs with the address")
 
-			for _, obj := range []client.Object{&metalv1alpha1.ServerClaim{}, &ipamv1beta2.IPAddressClaim{}} {
-				name := map[bool]string{true: "m1", false: "m1-node"}[isClaim(obj)]
-				Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj)).To(Succeed())
-				obj.SetFinalizers(nil)
-				Expect(admin.Update(ctx, obj)).To(Succeed())
-			}
+			By("keeping the address while the released claim's Server is still on")
+			claim := getClaim("m1")
+			claim.Finalizers = nil
+			Expect(admin.Update(ctx, claim)).To(Succeed())
+			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "IPAddressClaim", "kept until Server", "powered off"))
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, ipClaim)).To(Succeed())
+			Expect(ipClaim.DeletionTimestamp).To(BeNil())
+
+			By("releasing the address once metal-operator powered the Server off")
+			binder.powerServer(ctx, ns+"-s1", metalv1alpha1.ServerOffPowerState)
+			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "IPAddressClaim", "test.metal/release"))
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, ipClaim)).To(Succeed())
+			ipClaim.Finalizers = nil
+			Expect(admin.Update(ctx, ipClaim)).To(Succeed())
 			Expect(deleteMachine("m1")).To(Succeed())
 			Expect(leftovers(ctx, ns)).To(BeEmpty())
 			Expect(deleteMachine("m1")).To(Succeed())
 		})
 
+		It("detaches IP claims created with an owner reference before deleting the claim, so that garbage collection keeps them", func() {
+			initialized("m1", ns+"-s1")
+			claim := getClaim("m1")
+			ipClaim := &ipamv1beta2.IPAddressClaim{}
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, ipClaim)).To(Succeed())
+			ipClaim.OwnerReferences = []metav1.OwnerReference{{
+				APIVersion: metalv1alpha1.GroupVersion.String(), Kind: "ServerClaim", Name: "m1", UID: claim.UID, Controller: new(true),
+			}}
+			delete(ipClaim.Annotations, "metal.provider.extensions.gardener.cloud/server")
+			Expect(admin.Update(ctx, ipClaim)).To(Succeed())
+
+			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "kept until Server"))
+			Expect(admin.Get(ctx, client.ObjectKeyFromObject(ipClaim), ipClaim)).To(Succeed())
+			Expect(ipClaim.OwnerReferences).To(BeEmpty())
+			Expect(ipClaim.Annotations).To(HaveKeyWithValue("metal.provider.extensions.gardener.cloud/server", ns+"-s1"))
+		})
+
+		It("releases the addresses when the Server was released to someone else", func() {
+			initialized("m1", ns+"-s1")
+			Expect(deleteMachine("m1")).To(haveCode(codes.Unavailable, "kept until Server"))
+			server := &metalv1alpha1.Server{}
+			Expect(admin.Get(ctx, client.ObjectKey{Name: ns + "-s1"}, server)).To(Succeed())
+			server.Spec.ServerClaimRef = nil
+			Expect(admin.Update(ctx, server)).To(Succeed())
+			Expect(deleteMachine("m1")).To(Succeed())
+			Expect(leftovers(ctx, ns)).To(BeEmpty())
+		})
+
 		It("deletes IP claims of IPAM entries removed from the MachineClass since", func() {
 			initialized("m1", ns+"-s1")
+			binder.powerServer(ctx, ns+"-s1", metalv1alpha1.ServerOffPowerState)
 			class = machineClass(specJSON(func(s map[string]any) { delete(s, "ipamConfig") }))
 			DeferCleanup(func() { class = machineClass(specJSON(nil)) })
 			Expect(deleteMachine("m1")).To(Succeed())
@@ -399,6 +623,7 @@ var _ = Describe("metal machine driver", func() {
 		It("leaves nothing with the shoot's labels after deleting many machines", func() {
 			for i := range 5 {
 				initialized(fmt.Sprintf("m%d", i), fmt.Sprintf("%s-s%d", ns, i))
+				binder.powerServer(ctx, fmt.Sprintf("%s-s%d", ns, i), metalv1alpha1.ServerOffPowerState)
 			}
 			for i := range 5 {
 				Expect(deleteMachine(fmt.Sprintf("m%d", i))).To(Succeed())
@@ -435,6 +660,15 @@ var _ = Describe("metal machine driver", func() {
 		}
 	})
 })
+
+// withLabels returns the union of label maps.
+func withLabels(sets ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, set := range sets {
+		maps.Copy(out, set)
+	}
+	return out
+}
 
 func isClaim(obj client.Object) bool {
 	_, ok := obj.(*metalv1alpha1.ServerClaim)

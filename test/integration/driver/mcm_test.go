@@ -2,6 +2,9 @@ package driver_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -10,6 +13,7 @@ import (
 	machineinformers "github.com/gardener/machine-controller-manager/pkg/client/informers/externalversions"
 	"github.com/gardener/machine-controller-manager/pkg/util/provider/app/options"
 	mcmdriver "github.com/gardener/machine-controller-manager/pkg/util/provider/driver"
+	"github.com/gardener/machine-controller-manager/pkg/util/provider/machinecodes/codes"
 	machinecontroller "github.com/gardener/machine-controller-manager/pkg/util/provider/machinecontroller"
 	"github.com/gardener/machine-controller-manager/pkg/util/provider/machineutils"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
@@ -108,12 +112,55 @@ func createMachineObjects(ctx context.Context, c client.Client, ns, name string)
 	return c.Create(ctx, m)
 }
 
+// machineHistory records every state a Machine of a namespace shows, through a watch, so that a test sees also
+// states that last only a moment.
+type machineHistory struct {
+	mu     sync.Mutex
+	states map[string][]string
+}
+
+// record watches the Machines of ns until ctx ends.
+func (h *machineHistory) record(ctx context.Context, config *rest.Config, ns string) error {
+	c, err := client.NewWithWatch(config, client.Options{Scheme: testScheme()})
+	if err != nil {
+		return err
+	}
+	w, err := c.Watch(ctx, &machinev1alpha1.MachineList{}, client.InNamespace(ns))
+	if err != nil {
+		return err
+	}
+	h.states = map[string][]string{}
+	go func() {
+		defer w.Stop()
+		for event := range w.ResultChan() {
+			m, ok := event.Object.(*machinev1alpha1.Machine)
+			if !ok {
+				continue
+			}
+			state := fmt.Sprintf("phase=%q lastOperation=%s/%s", m.Status.CurrentStatus.Phase, m.Status.LastOperation.State, m.Status.LastOperation.ErrorCode)
+			h.mu.Lock()
+			if states := h.states[m.Name]; len(states) == 0 || states[len(states)-1] != state {
+				h.states[m.Name] = append(states, state)
+			}
+			h.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (h *machineHistory) of(name string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.states[name])
+}
+
 var _ = Describe("the real MCM machine controller with the metal driver", Ordered, func() {
 	var (
 		ctx       context.Context
 		controlNS string
 		metalNS   string
 		binder    *loopingTestBinder
+		history   machineHistory
 	)
 
 	BeforeAll(func() {
@@ -122,41 +169,37 @@ var _ = Describe("the real MCM machine controller with the metal driver", Ordere
 		DeferCleanup(cancel)
 		controlNS = newNamespace(ctx, "shoot")
 		metalNS = newNamespace(ctx, "metal")
+		Expect(history.record(ctx, cfg, controlNS)).To(Succeed())
 		Expect(startMachineController(ctx, cfg, controlNS, newDriver(metalNS, driver.NodeNameServerClaimName))).To(Succeed())
 		binder = &loopingTestBinder{c: admin, ns: metalNS}
+		// Servers are cluster-scoped: those of other specs would match the selector.
+		Expect(admin.DeleteAllOf(ctx, &metalv1alpha1.Server{})).To(Succeed())
+		Expect(binder.freeServers(ctx, metalNS, 1)).To(Succeed())
 		go binder.run(ctx, 100*time.Millisecond, func(format string, args ...any) { GinkgoWriter.Printf(format, args...) })
 	})
 
-	getMachine := func() *machinev1alpha1.Machine {
+	getMachine := func(name string) *machinev1alpha1.Machine {
 		m := &machinev1alpha1.Machine{}
-		ExpectWithOffset(1, admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: "worker-1"}, m)).To(Succeed())
+		ExpectWithOffset(1, admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: name}, m)).To(Succeed())
 		return m
 	}
-
-	It("keeps a Machine without a matching Server pending, with the selector and zone in its status", func() {
-		Expect(createMachineObjects(ctx, admin, controlNS, "worker-1")).To(Succeed())
-		Eventually(func(g Gomega) {
+	running := func(name string) {
+		EventuallyWithOffset(1, func(g Gomega) {
 			m := &machinev1alpha1.Machine{}
-			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: "worker-1"}, m)).To(Succeed())
-			g.Expect(m.Spec.ProviderID).To(Equal(driver.ProviderID(metalNS, "worker-1")))
-			g.Expect(m.Status.LastOperation.Description).To(ContainSubstring("no Server in zone z1 matches selector machine-type=m1,topology.kubernetes.io/zone=z1 yet"))
-			g.Expect(m.Status.LastOperation.ErrorCode).To(Equal("Unavailable"))
-		}).WithTimeout(30 * time.Second).Should(Succeed())
-		m := getMachine()
-		Expect(m.Status.CurrentStatus.Phase).NotTo(Equal(machinev1alpha1.MachineFailed))
-		claim := &metalv1alpha1.ServerClaim{}
-		Expect(admin.Get(ctx, client.ObjectKey{Namespace: metalNS, Name: "worker-1"}, claim)).To(Succeed())
-		Expect(claim.Spec.Power).To(Equal(metalv1alpha1.PowerOff))
-	})
-
-	It("runs the Machine once a Server is bound and its Node registered", func() {
-		binder.enabled.Store(true)
-		Eventually(func(g Gomega) {
-			m := &machinev1alpha1.Machine{}
-			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: "worker-1"}, m)).To(Succeed())
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: name}, m)).To(Succeed())
 			g.Expect(m.Status.CurrentStatus.Phase).To(Equal(machinev1alpha1.MachineRunning))
 		}).WithTimeout(90 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
-		m := getMachine()
+	}
+
+	It("runs a Machine Pending to Running with no error phase while a Server is free", func() {
+		Expect(createMachineObjects(ctx, admin, controlNS, "worker-1")).To(Succeed())
+		running("worker-1")
+		Expect(history.of("worker-1")).To(HaveEach(And(
+			Not(ContainSubstring(string(machinev1alpha1.MachineCrashLoopBackOff))),
+			Not(ContainSubstring(string(machinev1alpha1.MachineFailed))),
+		)))
+		Expect(history.of("worker-1")).To(ContainElement(ContainSubstring(`phase="Pending"`)))
+		m := getMachine("worker-1")
 		Expect(m.Labels).To(HaveKeyWithValue("node", "worker-1"))
 		claim := &metalv1alpha1.ServerClaim{}
 		Expect(admin.Get(ctx, client.ObjectKey{Namespace: metalNS, Name: "worker-1"}, claim)).To(Succeed())
@@ -165,13 +208,29 @@ var _ = Describe("the real MCM machine controller with the metal driver", Ordere
 		Expect(leftovers(ctx, metalNS)).To(ConsistOf("ServerClaim worker-1", "Secret worker-1-ignition", "IPAddressClaim worker-1-node"))
 	})
 
-	It("removes claim, Secret, IP claims and Node when the Machine is deleted", func() {
-		Expect(admin.Delete(ctx, getMachine())).To(Succeed())
+	It("reports a Machine without a free Server as ResourceExhausted with the selector and zone", func() {
+		Expect(createMachineObjects(ctx, admin, controlNS, "worker-2")).To(Succeed())
+		Eventually(func(g Gomega) {
+			m := &machinev1alpha1.Machine{}
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: "worker-2"}, m)).To(Succeed())
+			g.Expect(m.Spec.ProviderID).To(Equal(driver.ProviderID(metalNS, "worker-2")))
+			g.Expect(m.Status.LastOperation.Description).To(ContainSubstring("no free Server in zone z1 matches selector machine-type=m1,topology.kubernetes.io/zone=z1"))
+			g.Expect(m.Status.LastOperation.ErrorCode).To(Equal(codes.ResourceExhausted.String()))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		Expect(getMachine("worker-2").Status.CurrentStatus.Phase).To(Equal(machinev1alpha1.MachineCrashLoopBackOff))
+		claim := &metalv1alpha1.ServerClaim{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: metalNS, Name: "worker-2"}, claim)).To(Succeed())
+		Expect(claim.Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+	})
+
+	It("removes claim, Secret, IP claims and Node when the Machine is deleted, and the freed Server serves the waiting Machine", func() {
+		Expect(admin.Delete(ctx, getMachine("worker-1"))).To(Succeed())
 		Eventually(func(g Gomega) {
 			err := admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: "worker-1"}, &machinev1alpha1.Machine{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Machine still exists")
 		}).WithTimeout(120 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
-		Expect(leftovers(ctx, metalNS)).To(BeEmpty())
 		Expect(apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Name: "worker-1"}, &corev1.Node{}))).To(BeTrue())
+		running("worker-2")
+		Expect(leftovers(ctx, metalNS)).To(ConsistOf("ServerClaim worker-2", "Secret worker-2-ignition", "IPAddressClaim worker-2-node"))
 	})
 })

@@ -39,6 +39,8 @@ var (
 	metalConfig *rest.Config
 	metalAdmin  client.Client
 	seedWrites  *requests.Recorder
+	// metalRequests records every request the controller sends to the metal API.
+	metalRequests *requests.Recorder
 )
 
 var _ = BeforeSuite(func() {
@@ -78,7 +80,10 @@ var _ = BeforeSuite(func() {
 	mgrConfig.Wrap(seedWrites.Wrap)
 	mgr, err := manager.New(mgrConfig, manager.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(infrastructure.AddToManagerWithOptions(context.Background(), mgr, infrastructure.AddOptions{})).To(Succeed())
+	metalRequests = &requests.Recorder{}
+	metalClients := metalclient.NewCache()
+	metalClients.WrapTransport = metalRequests.Wrap
+	Expect(infrastructure.AddToManagerWithOptions(context.Background(), mgr, infrastructure.AddOptions{MetalClients: metalClients})).To(Succeed())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

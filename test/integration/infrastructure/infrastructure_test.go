@@ -3,23 +3,28 @@ package infrastructure_test
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/manifests"
 	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/utils/ptr"
+	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
@@ -38,6 +43,8 @@ const region = "region-1"
 type shoot struct {
 	seedNamespace, metalNamespace string
 	machineType                   string
+	uid                           types.UID
+	hibernated, forceDelete       bool
 	infra                         *extensionsv1alpha1.Infrastructure
 }
 
@@ -52,6 +59,41 @@ var serverPermissions = []rbacv1.PolicyRule{
 }
 
 var _ = Describe("Infrastructure controller", func() {
+	// First in the file, so that no failing shoot of another spec retries against the metal API meanwhile.
+	It("sends no metal API write and at most 2 reads for an unchanged Infrastructure, and re-checks rotated credentials", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
+		s.create(ctx, []gardencorev1beta1.Worker{s.pool("a", 1, "z1"), s.pool("b", 1, "z1")}, &v1alpha1.InfrastructureConfig{Networks: []v1alpha1.Network{{
+			Name: "nodes", CIDR: "10.250.0.0/16",
+			IPAMPoolRef: &v1alpha1.IPAMPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "InClusterIPPool", Name: "nodes"},
+		}}})
+		s.ipamPool(ctx, "nodes")
+		s.expectSucceeded(ctx)
+
+		metalRequests.Reset()
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+		// The reconcile may still run when the annotation is gone: wait for its reads, then make sure nothing else
+		// follows.
+		expected := []string{
+			"GET /apis/ipam.cluster.x-k8s.io/v1alpha2/namespaces/" + s.metalNamespace + "/inclusterippools/nodes",
+			"GET /apis/metal.ironcore.dev/v1alpha1/namespaces/" + s.metalNamespace + "/serverclaims",
+		}
+		Eventually(metalReadsAndWrites).WithTimeout(30 * time.Second).Should(Equal(readsAndWrites{reads: expected}))
+		// No access reviews (they are writes), no discovery, no Server list: the Servers come from the watch.
+		Consistently(metalReadsAndWrites).WithTimeout(3 * time.Second).Should(Equal(readsAndWrites{reads: expected}))
+
+		By("rotating the token, the next reconcile uses a new client and reviews the permissions again")
+		secret := &corev1.Secret{}
+		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.seedNamespace, Name: v1beta1constants.SecretNameCloudProvider}, secret)).To(Succeed())
+		secret.Data[metal.TokenKey] = []byte(s.token(ctx))
+		Expect(seedClient.Update(ctx, secret)).To(Succeed())
+		metalRequests.Reset()
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+		Eventually(metalRequests.Recorded).WithTimeout(30 * time.Second).Should(ContainElement(HaveField("Path", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")))
+	})
+
 	It("counts the Servers each pool and zone can claim and reports the networks", func(ctx SpecContext) {
 		s := newShoot(ctx, allPermissions, serverPermissions)
 		// Zone z1 has three claimable Servers of the machine type, one claimed by someone else, one with a
@@ -75,6 +117,11 @@ var _ = Describe("Infrastructure controller", func() {
 		own := s.server(ctx, "z2", metalv1alpha1.ServerStateReserved)
 		s.claim(ctx, "machine-0")
 		claimServer(ctx, own, s.metalNamespace, "machine-0")
+		// Servers of another region with the same zone name, or without a region, do not count.
+		relabel(ctx, s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable), metal.RegionLabel, "region-2")
+		relabel(ctx, s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable), metal.RegionLabel, "")
+		// A Server without the instance type label can be claimed, but its Node would lack the instance type.
+		relabel(ctx, s.server(ctx, "z2", metalv1alpha1.ServerStateAvailable), metal.InstanceTypeLabel, "")
 
 		s.create(ctx, []gardencorev1beta1.Worker{
 			s.pool("a", 4, "z1", "z2"),
@@ -92,33 +139,73 @@ var _ = Describe("Infrastructure controller", func() {
 		Expect(status.Networks).To(ConsistOf(v1alpha1.NetworkStatus{Name: "nodes", CIDR: "10.250.0.0/16"}))
 		Expect(status.ServerCapacity).To(ConsistOf(
 			v1alpha1.ServerCapacity{Pool: "a", Zone: "z1", MachineType: s.machineType, Matching: 7, Available: 3, Minimum: 2},
-			v1alpha1.ServerCapacity{Pool: "a", Zone: "z2", MachineType: s.machineType, Matching: 3, Available: 3, Minimum: 2},
-			v1alpha1.ServerCapacity{Pool: "b", Zone: "z2", MachineType: s.machineType, Matching: 3, Available: 3, Minimum: 1},
+			v1alpha1.ServerCapacity{Pool: "a", Zone: "z2", MachineType: s.machineType, Matching: 4, Available: 4, Minimum: 2, WithoutInstanceType: 1},
+			v1alpha1.ServerCapacity{Pool: "b", Zone: "z2", MachineType: s.machineType, Matching: 4, Available: 4, Minimum: 1, WithoutInstanceType: 1},
 			v1alpha1.ServerCapacity{Pool: "gpu", Zone: "z1", MachineType: s.machineType, Matching: 7, Available: 4, Minimum: 0},
 		))
+		condition := s.condition(ctx, "ServersAvailable")
+		Expect(condition.Status).To(Equal(gardencorev1beta1.ConditionTrue))
+		Expect(condition.Message).To(ContainSubstring(`pool "a" zone "z2": 1 of 4 matching Servers lack the label metal.ironcore.dev/instance-type=` + s.machineType))
 		Expect(s.infra.Status.Networking).To(Equal(&extensionsv1alpha1.InfrastructureStatusNetworking{
 			Nodes: []string{"10.250.0.0/16"}, Pods: []string{"100.96.0.0/11"}, Services: []string{"100.64.0.0/13"},
 		}))
 	})
 
-	It("fails with the insufficient-servers code when a pool's minimum cannot be met, and still reports the counts", func(ctx SpecContext) {
+	It("reports a shortage in the status, a condition and an event without failing, and counts nothing when hibernated", func(ctx SpecContext) {
 		s := newShoot(ctx, allPermissions, serverPermissions)
 		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
 		s.create(ctx, []gardencorev1beta1.Worker{s.pool("big", 3, "z1")}, nil)
 
-		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraResourcesDepleted)
-		Expect(lastError.Description).To(ContainSubstring("insufficient servers"))
-		Expect(lastError.Description).To(ContainSubstring(`pool "big" zone "z1" needs 3, 1 can be claimed`))
-		Expect(lastError.Description).To(ContainSubstring(metal.ZoneLabel + "=z1"))
+		s.expectSucceeded(ctx)
 		Expect(s.providerStatus(ctx).ServerCapacity).To(ConsistOf(
 			v1alpha1.ServerCapacity{Pool: "big", Zone: "z1", MachineType: s.machineType, Matching: 1, Available: 1, Minimum: 3},
 		))
+		condition := s.condition(ctx, "ServersAvailable")
+		Expect(condition.Status).To(Equal(gardencorev1beta1.ConditionFalse))
+		Expect(condition.Reason).To(Equal("InsufficientServers"))
+		Expect(condition.Message).To(ContainSubstring(`pool "big" zone "z1" needs 3, 1 can be claimed`))
+		Expect(condition.Message).To(ContainSubstring(metal.ZoneLabel + "=z1"))
+		Eventually(func(g Gomega) {
+			events := &eventsv1.EventList{}
+			g.Expect(seedClient.List(ctx, events, client.InNamespace(s.seedNamespace))).To(Succeed())
+			g.Expect(events.Items).To(ContainElement(And(
+				HaveField("Reason", "InsufficientServers"),
+				HaveField("Type", corev1.EventTypeWarning),
+				HaveField("Regarding.Name", s.infra.Name),
+			)))
+		}).Should(Succeed())
 
-		By("adding Servers, the next reconcile succeeds")
+		By("adding Servers, the condition turns true")
 		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
 		s.server(ctx, "z1", metalv1alpha1.ServerStateAvailable)
-		s.reconcile(ctx)
+		Eventually(func(g Gomega) {
+			s.reconcile(ctx)
+			s.expectSucceeded(ctx)
+			g.Expect(s.condition(ctx, "ServersAvailable").Status).To(Equal(gardencorev1beta1.ConditionTrue))
+		}).WithTimeout(time.Minute).Should(Succeed())
+
+		By("a hibernated shoot counts nothing")
+		h := newShoot(ctx, allPermissions, serverPermissions)
+		h.hibernated = true
+		h.create(ctx, []gardencorev1beta1.Worker{h.pool("big", 3, "z1")}, nil)
+		h.expectSucceeded(ctx)
+		Expect(h.providerStatus(ctx).ServerCapacity).To(BeEmpty())
+		Expect(h.condition(ctx, "ServersAvailable").Reason).To(Equal("Hibernated"))
+	})
+
+	It("reports every node network of the InfrastructureConfig, of both IP families, in status.networking", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.create(ctx, nil, &v1alpha1.InfrastructureConfig{Networks: []v1alpha1.Network{
+			{Name: "nodes", CIDR: "10.250.0.0/16"},
+			{Name: "nodes-v6", CIDR: "2001:db8::/64"},
+			{Name: "storage", CIDR: "10.251.0.0/16"},
+		}})
 		s.expectSucceeded(ctx)
+		Expect(s.infra.Status.Networking).To(Equal(&extensionsv1alpha1.InfrastructureStatusNetworking{
+			Nodes:    []string{"10.250.0.0/16", "2001:db8::/64", "10.251.0.0/16"},
+			Pods:     []string{"100.96.0.0/11"},
+			Services: []string{"100.64.0.0/13"},
+		}))
 	})
 
 	It("names the permission that the credentials lack", func(ctx SpecContext) {
@@ -141,6 +228,50 @@ var _ = Describe("Infrastructure controller", func() {
 
 		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraUnauthorized)
 		Expect(lastError.Description).To(ContainSubstring("list servers.metal.ironcore.dev"))
+	})
+
+	It("requires watch on IPAddressClaims, which the cloud-controller-manager's cache needs", func(ctx SpecContext) {
+		withoutWatch := []rbacv1.PolicyRule{
+			allPermissions[0], allPermissions[1],
+			{APIGroups: []string{"ipam.cluster.x-k8s.io"}, Resources: []string{"ipaddressclaims"}, Verbs: []string{"get", "list", "create", "patch", "delete"}},
+			{APIGroups: []string{"ipam.cluster.x-k8s.io"}, Resources: []string{"ipaddresses"}, Verbs: []string{"get", "list", "watch"}},
+		}
+		s := newShoot(ctx, withoutWatch, serverPermissions)
+		s.create(ctx, nil, nil)
+
+		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraUnauthorized)
+		Expect(lastError.Description).To(ContainSubstring("watch ipaddressclaims.ipam.cluster.x-k8s.io"))
+	})
+
+	It("accepts the Role of example/landscape/metal, which grants no ServerMaintenance writes, and reports that in a condition", func(ctx SpecContext) {
+		objects, err := manifests.Read(filepath.Join("..", "..", "..", "example", "landscape", "metal", "rbac.yaml"), map[string]string{"METAL_NAMESPACE": "unused"})
+		Expect(err).NotTo(HaveOccurred())
+		var rules, clusterRules []rbacv1.PolicyRule
+		for _, obj := range objects {
+			switch obj.GetKind() {
+			case "Role":
+				role := &rbacv1.Role{}
+				Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, role)).To(Succeed())
+				rules = role.Rules
+			case "ClusterRole":
+				role := &rbacv1.ClusterRole{}
+				Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, role)).To(Succeed())
+				clusterRules = role.Rules
+			}
+		}
+		Expect(rules).NotTo(BeEmpty())
+		Expect(clusterRules).NotTo(BeEmpty())
+		s := newShoot(ctx, rules, clusterRules)
+		s.create(ctx, nil, nil)
+		s.expectSucceeded(ctx)
+		condition := s.condition(ctx, "ServerMaintenancePermitted")
+		Expect(condition.Status).To(Equal(gardencorev1beta1.ConditionFalse))
+		Expect(condition.Message).To(ContainSubstring("create servermaintenances.metal.ironcore.dev"))
+
+		t := newShoot(ctx, allPermissions, serverPermissions)
+		t.create(ctx, nil, nil)
+		t.expectSucceeded(ctx)
+		Expect(t.condition(ctx, "ServerMaintenancePermitted").Status).To(Equal(gardencorev1beta1.ConditionTrue))
 	})
 
 	It("reports rejected credentials as unauthenticated", func(ctx SpecContext) {
@@ -229,23 +360,107 @@ var _ = Describe("Infrastructure controller", func() {
 		}
 	})
 
-	It("blocks deletion while ServerClaims of the shoot remain and finishes once they are gone", func(ctx SpecContext) {
+	It("deletes the shoot's leftover claims, their Secrets and IP claims, waiting with retryable errors, and nothing else", func(ctx SpecContext) {
 		s := newShoot(ctx, allPermissions, serverPermissions)
 		s.create(ctx, nil, nil)
 		s.expectSucceeded(ctx)
-		claim := s.claim(ctx, "leftover")
+		// The finalizers stand in for metal-operator's on the ServerClaim and the IPAM provider's on the
+		// IPAddressClaim, which hold the objects until those controllers are done.
+		claim := s.claim(ctx, "leftover", "test.metal/operator")
+		secret := s.secret(ctx, "leftover-ignition")
+		claim.Spec.IgnitionSecretRef = &corev1.LocalObjectReference{Name: secret.Name}
+		Expect(metalAdmin.Update(ctx, claim)).To(Succeed())
+		ipClaim := s.ipClaim(ctx, "leftover-nodes", "test.metal/ipam")
+		server := s.server(ctx, "z1", metalv1alpha1.ServerStateReserved)
+		claimServer(ctx, server, s.metalNamespace, claim.Name)
+		server.Status.PowerState = metalv1alpha1.ServerOnPowerState
+		Expect(metalAdmin.Status().Update(ctx, server)).To(Succeed())
+		foreign := &metalv1alpha1.ServerClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: "foreign", Labels: map[string]string{metal.ShootLabel: "shoot--other--garden"}},
+			Spec:       metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "registry.example.com/os:1"},
+		}
+		Expect(metalAdmin.Create(ctx, foreign)).To(Succeed())
+		// A shoot of another garden that shares the metal namespace may have the same technical ID.
+		otherGarden := &metalv1alpha1.ServerClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: "other-garden", Labels: metal.ScopeLabels(s.seedNamespace, "other-garden-uid")},
+			Spec:       metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "registry.example.com/os:1"},
+		}
+		Expect(metalAdmin.Create(ctx, otherGarden)).To(Succeed())
 
 		Expect(seedClient.Delete(ctx, s.infra)).To(Succeed())
-		lastError := s.expectError(ctx, gardencorev1beta1.ErrorInfraDependencies)
-		Expect(lastError.Description).To(ContainSubstring("leftover"))
+		Eventually(func(g Gomega) {
+			g.Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(claim), claim)).To(Succeed())
+			g.Expect(claim.DeletionTimestamp).NotTo(BeNil())
+		}).Should(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(metalAdmin.Get(ctx, client.ObjectKeyFromObject(secret), secret))
+		}).Should(BeTrue())
+		lastError := s.expectLastError(ctx, "waiting for 1 ServerClaims of the shoot")
+		Expect(lastError.Codes).To(BeEmpty(), "waiting is retryable")
+		Expect(s.infra.Status.LastOperation.State).NotTo(Equal(gardencorev1beta1.LastOperationStateFailed))
 
-		// The controller retries the deletion with backoff until the claim is gone.
-		Expect(metalAdmin.Delete(ctx, claim)).To(Succeed())
+		By("once metal-operator lets the claim go, the IP claim waits for the Server to power off")
+		removeFinalizers(ctx, claim)
+		s.expectLastError(ctx, "waiting for Servers "+server.Name+" to power off")
+		Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(ipClaim), ipClaim)).To(Succeed())
+		Expect(ipClaim.DeletionTimestamp).To(BeNil())
+
+		server.Status.PowerState = metalv1alpha1.ServerOffPowerState
+		Expect(metalAdmin.Status().Update(ctx, server)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(ipClaim), ipClaim)).To(Succeed())
+			g.Expect(ipClaim.DeletionTimestamp).NotTo(BeNil())
+		}).WithTimeout(time.Minute).Should(Succeed())
+		removeFinalizers(ctx, ipClaim)
+
 		Eventually(func() bool {
 			return apierrors.IsNotFound(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), &extensionsv1alpha1.Infrastructure{}))
 		}).WithTimeout(time.Minute).Should(BeTrue())
+		for _, other := range []*metalv1alpha1.ServerClaim{foreign, otherGarden} {
+			Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(other), other)).To(Succeed())
+			Expect(other.DeletionTimestamp).To(BeNil(), other.Name)
+		}
+	})
+
+	It("force deletion powers the shoot's claims off and deletes them without waiting", func(ctx SpecContext) {
+		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.forceDelete = true
+		s.create(ctx, nil, nil)
+		s.expectSucceeded(ctx)
+		claim := s.claim(ctx, "leftover", "test.metal/operator")
+		claim.Spec.Power = metalv1alpha1.PowerOn
+		Expect(metalAdmin.Update(ctx, claim)).To(Succeed())
+		ipClaim := s.ipClaim(ctx, "leftover-nodes", "test.metal/ipam")
+
+		Expect(seedClient.Delete(ctx, s.infra)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), &extensionsv1alpha1.Infrastructure{}))
+		}).WithTimeout(time.Minute).Should(BeTrue())
+		Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(claim), claim)).To(Succeed())
+		Expect(claim.Spec.Power).To(Equal(metalv1alpha1.PowerOff))
+		Expect(claim.DeletionTimestamp).NotTo(BeNil())
+		Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(ipClaim), ipClaim)).To(Succeed())
+		Expect(ipClaim.DeletionTimestamp).NotTo(BeNil())
+		removeFinalizers(ctx, claim)
+		removeFinalizers(ctx, ipClaim)
 	})
 })
+
+// readsAndWrites are the metal API requests recorded, as "METHOD path".
+type readsAndWrites struct{ reads, writes []string }
+
+func metalReadsAndWrites() readsAndWrites {
+	var result readsAndWrites
+	for _, req := range metalRequests.Recorded() {
+		switch {
+		case req.IsWrite():
+			result.writes = append(result.writes, req.Method+" "+req.Path)
+		case req.IsRead():
+			result.reads = append(result.reads, req.Method+" "+req.Path)
+		}
+	}
+	return result
+}
 
 func newShoot(ctx SpecContext, rules, clusterRules []rbacv1.PolicyRule) *shoot {
 	id := rand.String(6)
@@ -253,6 +468,7 @@ func newShoot(ctx SpecContext, rules, clusterRules []rbacv1.PolicyRule) *shoot {
 		seedNamespace:  "shoot--test--" + id,
 		metalNamespace: "metal-" + id,
 		machineType:    "type-" + id,
+		uid:            uuid.NewUUID(),
 	}
 	for _, ns := range []string{s.metalNamespace} {
 		Expect(metalAdmin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
@@ -279,17 +495,22 @@ func newShoot(ctx SpecContext, rules, clusterRules []rbacv1.PolicyRule) *shoot {
 			Subjects:   []rbacv1.Subject{subject},
 		})).To(Succeed())
 	}
-	tokenRequest := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
-	Expect(metalAdmin.SubResource("token").Create(ctx, sa, tokenRequest)).To(Succeed())
-
 	Expect(seedClient.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: s.seedNamespace, Name: v1beta1constants.SecretNameCloudProvider},
 		Data: map[string][]byte{
 			metal.NamespaceKey: []byte(s.metalNamespace),
-			metal.TokenKey:     []byte(tokenRequest.Status.Token),
+			metal.TokenKey:     []byte(s.token(ctx)),
 		},
 	})).To(Succeed())
 	return s
+}
+
+// token requests a new token of the shoot's ServiceAccount in the metal API.
+func (s *shoot) token(ctx SpecContext) string {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: "shoot"}}
+	tokenRequest := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
+	Expect(metalAdmin.SubResource("token").Create(ctx, sa, tokenRequest)).To(Succeed())
+	return tokenRequest.Status.Token
 }
 
 // server creates a Server of the shoot's machine type in the zone with the given state.
@@ -297,7 +518,7 @@ func (s *shoot) server(ctx SpecContext, zone string, state metalv1alpha1.ServerS
 	server := &metalv1alpha1.Server{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   "server-" + rand.String(8),
-			Labels: map[string]string{"machine-type": s.machineType, metal.ZoneLabel: zone},
+			Labels: map[string]string{"machine-type": s.machineType, metal.InstanceTypeLabel: s.machineType, metal.RegionLabel: region, metal.ZoneLabel: zone},
 		},
 		Spec: metalv1alpha1.ServerSpec{SystemUUID: string(uuid.NewUUID())},
 	}
@@ -313,13 +534,55 @@ func claimServer(ctx SpecContext, server *metalv1alpha1.Server, namespace, name 
 }
 
 // claim creates a ServerClaim of this shoot, as the machine-controller-manager driver does.
-func (s *shoot) claim(ctx SpecContext, name string) *metalv1alpha1.ServerClaim {
+func (s *shoot) claim(ctx SpecContext, name string, finalizers ...string) *metalv1alpha1.ServerClaim {
 	claim := &metalv1alpha1.ServerClaim{
-		ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: name, Labels: map[string]string{metal.ShootLabel: s.seedNamespace}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: name, Labels: s.scope(), Finalizers: finalizers},
 		Spec:       metalv1alpha1.ServerClaimSpec{Power: metalv1alpha1.PowerOff, Image: "registry.example.com/os:1"},
 	}
 	Expect(metalAdmin.Create(ctx, claim)).To(Succeed())
 	return claim
+}
+
+// scope are the labels the driver puts on the shoot's objects.
+func (s *shoot) scope() map[string]string {
+	return metal.ScopeLabels(s.seedNamespace, string(s.uid))
+}
+
+// secret creates an ignition Secret of this shoot, as the driver does.
+func (s *shoot) secret(ctx SpecContext, name string) *corev1.Secret {
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: name, Labels: s.scope()},
+		Data:       map[string][]byte{metal.IgnitionSecretKey: []byte("{}")},
+	}
+	Expect(metalAdmin.Create(ctx, secret)).To(Succeed())
+	return secret
+}
+
+// ipClaim creates an IPAddressClaim of this shoot, as the driver does.
+func (s *shoot) ipClaim(ctx SpecContext, name string, finalizers ...string) *ipamv1beta2.IPAddressClaim {
+	ipClaim := &ipamv1beta2.IPAddressClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.metalNamespace, Name: name, Labels: s.scope(), Finalizers: finalizers},
+		Spec:       ipamv1beta2.IPAddressClaimSpec{PoolRef: ipamv1beta2.IPPoolReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "InClusterIPPool", Name: "nodes"}},
+	}
+	Expect(metalAdmin.Create(ctx, ipClaim)).To(Succeed())
+	return ipClaim
+}
+
+// relabel sets a label of a Server; an empty value removes it.
+func relabel(ctx SpecContext, server *metalv1alpha1.Server, key, value string) {
+	if value == "" {
+		delete(server.Labels, key)
+	} else {
+		server.Labels[key] = value
+	}
+	Expect(metalAdmin.Update(ctx, server)).To(Succeed())
+}
+
+// removeFinalizers lets an object go, as its controller would once done.
+func removeFinalizers(ctx SpecContext, obj client.Object) {
+	Expect(metalAdmin.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	obj.SetFinalizers(nil)
+	Expect(metalAdmin.Update(ctx, obj)).To(Succeed())
 }
 
 // ipamPool creates an in-cluster IPAM pool in the shoot's metal namespace.
@@ -372,7 +635,7 @@ func (s *shoot) createRaw(ctx SpecContext, workers []gardencorev1beta1.Worker, p
 	}
 	shootObj := &gardencorev1beta1.Shoot{
 		TypeMeta:   metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Shoot"},
-		ObjectMeta: metav1.ObjectMeta{Name: "shoot", Namespace: "garden-test"},
+		ObjectMeta: metav1.ObjectMeta{Name: "shoot", Namespace: "garden-test", UID: s.uid, Annotations: map[string]string{}},
 		Spec: gardencorev1beta1.ShootSpec{
 			Region:   region,
 			Provider: gardencorev1beta1.Provider{Type: metal.Type, Workers: workers},
@@ -380,7 +643,13 @@ func (s *shoot) createRaw(ctx SpecContext, workers []gardencorev1beta1.Worker, p
 				Nodes: ptr.To("10.250.0.0/16"), Pods: ptr.To("100.96.0.0/11"), Services: ptr.To("100.64.0.0/13"),
 			},
 		},
-		Status: gardencorev1beta1.ShootStatus{TechnicalID: s.seedNamespace},
+		Status: gardencorev1beta1.ShootStatus{TechnicalID: s.seedNamespace, IsHibernated: s.hibernated},
+	}
+	if s.hibernated {
+		shootObj.Spec.Hibernation = &gardencorev1beta1.Hibernation{Enabled: ptr.To(true)}
+	}
+	if s.forceDelete {
+		shootObj.Annotations[v1beta1constants.AnnotationConfirmationForceDeletion] = "true"
 	}
 	seed := &gardencorev1beta1.Seed{TypeMeta: metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Seed"}}
 	Expect(seedClient.Create(ctx, &extensionsv1alpha1.Cluster{
@@ -441,6 +710,28 @@ func (s *shoot) expectError(ctx SpecContext, code gardencorev1beta1.ErrorCode) *
 		g.Expect(s.infra.Status.LastError.Codes).To(ContainElement(code), s.infra.Status.LastError.Description)
 	}).WithTimeout(time.Minute).Should(Succeed())
 	return s.infra.Status.LastError
+}
+
+// expectLastError waits for a last error whose description contains the text.
+func (s *shoot) expectLastError(ctx SpecContext, text string) *gardencorev1beta1.LastError {
+	Eventually(func(g Gomega) {
+		g.Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), s.infra)).To(Succeed())
+		g.Expect(s.infra.Status.LastError).NotTo(BeNil())
+		g.Expect(s.infra.Status.LastError.Description).To(ContainSubstring(text))
+	}).WithTimeout(time.Minute).Should(Succeed())
+	return s.infra.Status.LastError
+}
+
+// condition returns the Infrastructure's condition of the type.
+func (s *shoot) condition(ctx SpecContext, conditionType gardencorev1beta1.ConditionType) gardencorev1beta1.Condition {
+	Expect(seedClient.Get(ctx, client.ObjectKeyFromObject(s.infra), s.infra)).To(Succeed())
+	for _, c := range s.infra.Status.Conditions {
+		if c.Type == conditionType {
+			return c
+		}
+	}
+	Fail(fmt.Sprintf("the Infrastructure has no condition %s: %v", conditionType, s.infra.Status.Conditions))
+	return gardencorev1beta1.Condition{}
 }
 
 func (s *shoot) providerStatus(ctx SpecContext) *v1alpha1.InfrastructureStatus {

@@ -11,6 +11,7 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
 
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -72,7 +73,8 @@ func startEnvironment(withController bool) (*environment, error) {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 
 	seedEnv := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(crds, "gardener"), filepath.Join(crds, "machine")},
+		// The metal CRDs let the region test list Servers with a MachineClass' selector, as metal-operator selects them.
+		CRDDirectoryPaths:     []string{filepath.Join(crds, "gardener"), filepath.Join(crds, "machine"), filepath.Join(crds, "metal")},
 		ErrorIfCRDPathMissing: true,
 	}
 	seedConfig, err := seedEnv.Start()
@@ -88,7 +90,7 @@ func startEnvironment(withController bool) (*environment, error) {
 	}
 
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, extensionscontroller.AddToScheme, machinev1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, extensionscontroller.AddToScheme, machinev1alpha1.AddToScheme, metalv1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			env.stop()
 			return nil, err

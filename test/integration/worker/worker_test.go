@@ -64,17 +64,19 @@ var _ = Describe("Worker controller", func() {
 				Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: class.Name}, secret)).To(Succeed())
 				Expect(secret.Labels).To(HaveKeyWithValue(v1beta1constants.GardenerPurpose, v1beta1constants.GardenPurposeMachineClass))
 				pool := strings.Split(strings.TrimPrefix(deployment, s.namespace+"-"), "-z")[0]
-				Expect(secret.Data).To(Equal(map[string][]byte{"userData": []byte("#!/bin/bash\necho " + pool + "\n")}))
+				Expect(secret.Data).To(HaveKeyWithValue("userData", []byte("#!/bin/bash\necho "+pool+"\n")))
+				Expect(secret.Data).To(HaveKey(metal.ExtraIgnitionSecretKey), "every pool gets the CloudProfile's Ignition")
 			}
 
 			general := s.providerSpec(classes[s.namespace+"-general-z1"])
 			Expect(general).To(Equal(&apis.ProviderSpec{
 				Image:          amd64Image,
-				ServerSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"machine-type": "small", metal.ZoneLabel: "z1"}},
-				ExtraIgnition:  &apis.ExtraIgnition{Raw: profileIgnitionJSON},
+				ServerSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"machine-type": "small", metal.ZoneLabel: "z1", metal.RegionLabel: region}},
+				ExtraIgnition:  &apis.ExtraIgnition{},
 				DNSServers:     []string{"10.0.0.53"},
 				Labels:         map[string]string{metal.ShootLabel: s.namespace},
 			}))
+			Expect(s.classSecret(ctx, classes[s.namespace+"-general-z1"]).Data).To(HaveKeyWithValue(metal.ExtraIgnitionSecretKey, []byte(profileIgnitionJSON)))
 			Expect(s.providerSpec(classes[s.namespace+"-general-z2"]).ServerSelector.MatchLabels).To(HaveKeyWithValue(metal.ZoneLabel, "z2"))
 			Expect(classes[s.namespace+"-general-z1"].NodeTemplate).To(Equal(&machinev1alpha1.NodeTemplate{
 				Capacity:     corev1.ResourceList{"cpu": resource.MustParse("8"), "gpu": resource.MustParse("0"), "memory": resource.MustParse("32Gi")},
@@ -83,7 +85,7 @@ var _ = Describe("Worker controller", func() {
 
 			gpu := s.providerSpec(classes[s.namespace+"-gpu-z2"])
 			Expect(gpu.Image).To(Equal(amd64Image))
-			Expect(gpu.ServerSelector.MatchLabels).To(Equal(map[string]string{"machine-type": "gpu", "accelerator": "a100", metal.ZoneLabel: "z2"}))
+			Expect(gpu.ServerSelector.MatchLabels).To(Equal(map[string]string{"machine-type": "gpu", "accelerator": "a100", metal.ZoneLabel: "z2", metal.RegionLabel: region}))
 			Expect(gpu.ServerTolerations).To(Equal([]apis.Toleration{{Key: "dedicated", Operator: "Equal", Value: "gpu", Effect: "NoBind"}}))
 			Expect(gpu.IPAMConfig).To(Equal([]apis.IPAMConfig{{MetadataKey: "node", IPAMRef: apis.IPAMObjectReference{APIGroup: "ipam.cluster.x-k8s.io", Kind: "InClusterIPPool", Name: "nodes-pool"}}}))
 			Expect(gpu.Metadata).To(Equal(map[string]string{"role": "gpu"}))
@@ -96,9 +98,12 @@ var _ = Describe("Worker controller", func() {
 			// The arm pool lists its zones the other way round: z2 is its first zone.
 			arm := s.providerSpec(classes[s.namespace+"-arm-z1"])
 			Expect(arm.Image).To(Equal(arm64Image))
-			Expect(arm.ServerSelector.MatchLabels).To(Equal(map[string]string{"machine-type": "arm", metal.ZoneLabel: "z2"}))
-			Expect(arm.ExtraIgnition.Override).To(BeTrue())
-			Expect(arm.ExtraIgnition.Raw).To(And(ContainSubstring("/etc/profile-file"), ContainSubstring("/etc/from-secret")))
+			Expect(arm.ServerSelector.MatchLabels).To(Equal(map[string]string{"machine-type": "arm", metal.ZoneLabel: "z2", metal.RegionLabel: region}))
+			Expect(arm.ExtraIgnition).To(Equal(&apis.ExtraIgnition{Override: true}))
+			// The pool's Ignition comes from a Secret: it goes into the MachineClass secret, never into the class.
+			Expect(string(classes[s.namespace+"-arm-z1"].ProviderSpec.Raw)).NotTo(ContainSubstring("/etc/from-secret"))
+			Expect(string(s.classSecret(ctx, classes[s.namespace+"-arm-z1"]).Data[metal.ExtraIgnitionSecretKey])).To(
+				And(ContainSubstring("/etc/profile-file"), ContainSubstring("/etc/from-secret")))
 			Expect(classes[s.namespace+"-arm-z1"].NodeTemplate.Architecture).To(Equal(ptr.To("arm64")))
 			Expect(classes[s.namespace+"-arm-z1"].NodeTemplate.Zone).To(Equal("z2"))
 		})
@@ -127,6 +132,9 @@ var _ = Describe("Worker controller", func() {
 			Expect(gpu.Spec.Template.Spec.NodeTemplateSpec.Spec.Taints).To(Equal([]corev1.Taint{{Key: "nvidia.com/gpu", Value: "present", Effect: corev1.TaintEffectNoSchedule}}))
 			Expect(gpu.Spec.Template.Spec.NodeTemplateSpec.Annotations).To(Equal(map[string]string{"team": "ml"}))
 			Expect(gpu.Spec.Template.Spec.MachineConfiguration.MachineDrainTimeout).To(Equal(&metav1.Duration{Duration: 30 * time.Minute}))
+			// Bare metal takes longer to boot than MCM's default of 20 minutes allows; a pool may set its own.
+			Expect(general.Spec.Template.Spec.MachineConfiguration.MachineCreationTimeout).To(Equal(&metav1.Duration{Duration: time.Hour}))
+			Expect(gpu.Spec.Template.Spec.MachineConfiguration.MachineCreationTimeout).To(Equal(&metav1.Duration{Duration: 90 * time.Minute}))
 			Expect(gpu.Annotations).To(HaveKeyWithValue("autoscaler.gardener.cloud/scale-down-utilization-threshold", "0.4"))
 
 			arm := deployments[s.namespace+"-arm-z1"]
@@ -450,7 +458,10 @@ func gpuPool() extensionsv1alpha1.WorkerPool {
 	})
 	pool.Taints = []corev1.Taint{{Key: "nvidia.com/gpu", Value: "present", Effect: corev1.TaintEffectNoSchedule}}
 	pool.Annotations = map[string]string{"team": "ml"}
-	pool.MachineControllerManagerSettings = &gardencorev1beta1.MachineControllerManagerSettings{MachineDrainTimeout: &metav1.Duration{Duration: 30 * time.Minute}}
+	pool.MachineControllerManagerSettings = &gardencorev1beta1.MachineControllerManagerSettings{
+		MachineDrainTimeout:    &metav1.Duration{Duration: 30 * time.Minute},
+		MachineCreationTimeout: &metav1.Duration{Duration: 90 * time.Minute},
+	}
 	pool.ClusterAutoscaler = &extensionsv1alpha1.ClusterAutoscalerOptions{ScaleDownUtilizationThreshold: ptr.To("0.4")}
 	return pool
 }
@@ -551,6 +562,13 @@ func (s *shoot) providerSpec(class machinev1alpha1.MachineClass) *apis.ProviderS
 	spec, err := apis.Decode(class.ProviderSpec.Raw)
 	Expect(err).NotTo(HaveOccurred())
 	return spec
+}
+
+// classSecret returns the secret of a MachineClass, which MCM passes to the driver.
+func (s *shoot) classSecret(ctx context.Context, class machinev1alpha1.MachineClass) *corev1.Secret {
+	secret := &corev1.Secret{}
+	Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: class.SecretRef.Namespace, Name: class.SecretRef.Name}, secret)).To(Succeed())
+	return secret
 }
 
 func (s *shoot) workerStatus(ctx context.Context) *v1alpha1.WorkerStatus {

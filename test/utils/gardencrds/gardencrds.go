@@ -23,6 +23,11 @@ func CRDs() []*apiextensionsv1.CustomResourceDefinition {
 	}
 }
 
+// ShootStateCRD returns the CRD of ShootState, from which the Worker controller restores machines.
+func ShootStateCRD() *apiextensionsv1.CustomResourceDefinition {
+	return crd("core.gardener.cloud", "v1beta1", "ShootState", "shootstates", apiextensionsv1.NamespaceScoped, false)
+}
+
 func crd(group, version, kind, plural string, scope apiextensionsv1.ResourceScope, statusSubresource bool) *apiextensionsv1.CustomResourceDefinition {
 	crdVersion := apiextensionsv1.CustomResourceDefinitionVersion{
 		Name:    version,

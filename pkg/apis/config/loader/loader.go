@@ -11,6 +11,7 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config/v1alpha1"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config/validation"
 )
 
 var codec runtime.Decoder
@@ -22,7 +23,7 @@ func init() {
 	codec = serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDecoder()
 }
 
-// LoadFromFile reads, strictly decodes and defaults the configuration in the given file.
+// LoadFromFile reads, strictly decodes, defaults and validates the configuration in the given file.
 func LoadFromFile(path string) (*config.ControllerConfiguration, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -31,11 +32,14 @@ func LoadFromFile(path string) (*config.ControllerConfiguration, error) {
 	return Load(data)
 }
 
-// Load strictly decodes and defaults the given configuration; unknown fields are errors.
+// Load strictly decodes, defaults and validates the given configuration; unknown fields are errors.
 func Load(data []byte) (*config.ControllerConfiguration, error) {
 	cfg := &config.ControllerConfiguration{}
 	if _, _, err := codec.Decode(data, nil, cfg); err != nil {
 		return nil, fmt.Errorf("decoding component configuration: %w", err)
+	}
+	if errs := validation.ValidateControllerConfiguration(cfg); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid component configuration: %w", errs.ToAggregate())
 	}
 	return cfg, nil
 }

@@ -25,7 +25,12 @@ kind: ControllerConfiguration
 `))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(cfg.ClientConnection).NotTo(BeNil())
-		Expect(cfg.ClientConnection.ContentType).To(Equal("application/vnd.kubernetes.protobuf"))
+		// Gardener's rate limits for seed components; the content types stay empty so that custom resources
+		// go as JSON and built-in kinds as protobuf.
+		Expect(cfg.ClientConnection.QPS).To(BeEquivalentTo(100))
+		Expect(cfg.ClientConnection.Burst).To(BeEquivalentTo(130))
+		Expect(cfg.ClientConnection.ContentType).To(BeEmpty())
+		Expect(cfg.ClientConnection.AcceptContentTypes).To(BeEmpty())
 		Expect(cfg.DNS.Timeout.Duration).To(Equal(10 * time.Second))
 	})
 
@@ -36,6 +41,15 @@ dns:
   timeuot: 5s
 `))
 		Expect(err).To(MatchError(ContainSubstring(`unknown field "dns.timeuot"`)))
+	})
+
+	It("rejects a content type the API server does not accept for custom resources, naming the field", func() {
+		_, err := loader.Load([]byte(`apiVersion: metal.provider.extensions.config.gardener.cloud/v1alpha1
+kind: ControllerConfiguration
+clientConnection:
+  contentType: application/vnd.kubernetes.protobuf
+`))
+		Expect(err).To(MatchError(ContainSubstring("clientConnection.contentType")))
 	})
 
 	It("rejects other kinds", func() {

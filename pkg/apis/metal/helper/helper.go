@@ -59,3 +59,14 @@ func LocalStorageEnabled(cfg *metal.ControlPlaneConfig) bool {
 	}
 	return *cfg.Storage.Local.Enabled
 }
+
+// ConfigureNodeAddresses tells whether the cloud-controller-manager sets the Nodes' addresses. It does unless
+// switched off explicitly (also when the config has no networking section), because a kubelet started with
+// --cloud-provider=external and no --node-ip publishes only its hostname.
+func ConfigureNodeAddresses(cfg *metal.ControlPlaneConfig) bool {
+	if cfg == nil || cfg.CloudControllerManager == nil || cfg.CloudControllerManager.Networking == nil ||
+		cfg.CloudControllerManager.Networking.ConfigureNodeAddresses == nil {
+		return true
+	}
+	return *cfg.CloudControllerManager.Networking.ConfigureNodeAddresses
+}

@@ -104,8 +104,9 @@ var _ = Describe("Decoding", func() {
 			cfg, err := ControlPlaneConfigFromRaw(raw(`{` + apiVersion + `,"kind":"ControlPlaneConfig","storage":{"local":{}},
 				"loadBalancer":{"metallb":{"ipAddressPools":[{"name":"p","addresses":["10.0.0.0/28"]}],
 				"bgp":{"peers":[{"name":"tor","peerAddress":"10.0.0.1","peerASN":65000,"myASN":65001}]}},
-				"calicoBgp":{"asNumber":65001}}}`))
+				"calicoBgp":{"asNumber":65001}},"cloudControllerManager":{"networking":{}}}`))
 			Expect(err).NotTo(HaveOccurred())
+			Expect(cfg.CloudControllerManager.Networking.ConfigureNodeAddresses).To(Equal(ptr.To(true)))
 			Expect(cfg.NodeNamePolicy).To(Equal(metal.NodeNamePolicyServerClaimName))
 			Expect(cfg.Storage.Local.Enabled).To(Equal(ptr.To(true)))
 			Expect(cfg.LoadBalancer.MetalLB.BGP.Peers[0].PeerPort).To(Equal(ptr.To[int32](179)))

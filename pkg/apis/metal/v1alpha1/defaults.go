@@ -25,6 +25,14 @@ func SetDefaults_ControlPlaneConfig(obj *ControlPlaneConfig) {
 	}
 }
 
+// SetDefaults_CCMNetworking makes the cloud-controller-manager set node addresses unless switched off: without them
+// a kubelet started with --cloud-provider=external and no --node-ip has no InternalIP.
+func SetDefaults_CCMNetworking(obj *CCMNetworking) {
+	if obj.ConfigureNodeAddresses == nil {
+		obj.ConfigureNodeAddresses = ptr.To(true)
+	}
+}
+
 // SetDefaults_LocalStorageConfig enables the local StorageClass unless it is switched off.
 func SetDefaults_LocalStorageConfig(obj *LocalStorageConfig) {
 	if obj.Enabled == nil {

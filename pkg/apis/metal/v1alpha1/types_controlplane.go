@@ -52,11 +52,14 @@ type CloudControllerManagerConfig struct {
 
 // CCMNetworking configures how the cloud-controller-manager sets node addresses.
 type CCMNetworking struct {
-	// ConfigureNodeAddresses makes the cloud-controller-manager set the node addresses from the metal API.
+	// ConfigureNodeAddresses makes the cloud-controller-manager set the Nodes' InternalIPs from the metal API
+	// (IPAddresses of the machine's IPAddressClaims with ipamKind, else the Server's loopback-address annotation
+	// or its network interfaces). Defaults to true: a kubelet with --cloud-provider=external and no --node-ip
+	// publishes only its hostname, and logs, exec and metrics need an InternalIP.
 	// +optional
 	ConfigureNodeAddresses *bool `json:"configureNodeAddresses,omitempty"`
-	// IPAMKind is the kind of the IPAM objects (for example ipam.cluster.x-k8s.io IPAddress) the
-	// cloud-controller-manager reads node addresses from.
+	// IPAMKind is the kind of the IPAM objects the cloud-controller-manager reads node addresses from; the
+	// only kind it supports is ipam.cluster.x-k8s.io IPAddress.
 	// +optional
 	IPAMKind *IPAMKind `json:"ipamKind,omitempty"`
 }

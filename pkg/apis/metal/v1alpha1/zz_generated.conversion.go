@@ -1181,6 +1181,7 @@ func autoConvert_v1alpha1_ServerCapacity_To_metal_ServerCapacity(in *ServerCapac
 	out.Matching = in.Matching
 	out.Available = in.Available
 	out.Minimum = in.Minimum
+	out.WithoutInstanceType = in.WithoutInstanceType
 	return nil
 }
 
@@ -1196,6 +1197,7 @@ func autoConvert_metal_ServerCapacity_To_v1alpha1_ServerCapacity(in *metal.Serve
 	out.Matching = in.Matching
 	out.Available = in.Available
 	out.Minimum = in.Minimum
+	out.WithoutInstanceType = in.WithoutInstanceType
 	return nil
 }
 

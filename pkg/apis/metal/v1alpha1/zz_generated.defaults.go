@@ -31,6 +31,11 @@ func SetObjectDefaults_CloudProfileConfig(in *CloudProfileConfig) {
 
 func SetObjectDefaults_ControlPlaneConfig(in *ControlPlaneConfig) {
 	SetDefaults_ControlPlaneConfig(in)
+	if in.CloudControllerManager != nil {
+		if in.CloudControllerManager.Networking != nil {
+			SetDefaults_CCMNetworking(in.CloudControllerManager.Networking)
+		}
+	}
 	if in.LoadBalancer != nil {
 		if in.LoadBalancer.MetalLB != nil {
 			if in.LoadBalancer.MetalLB.BGP != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,8 +31,10 @@ var (
 	supportedMatchOperators = []string{"Equal", "NotEqual", "In", "NotIn"}
 	supportedFilterActions  = []string{"Accept", "Reject"}
 
-	// featureGateNameRegexp matches Kubernetes feature gate names, which are CamelCase identifiers.
-	featureGateNameRegexp = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
+	// reservedCalicoIPPoolNames are the IPPools gardener-extension-networking-calico manages itself (its pod pools and
+	// the pool that exempts the node network from SNAT); a pool of ours with one of these names would make two
+	// ManagedResources fight over the same object.
+	reservedCalicoIPPoolNames = []string{"default-ipv4-ippool", "default-ipv6-ippool", "no-snat-for-node-cidr"}
 )
 
 // ValidateControlPlaneConfig validates the providerConfig of a shoot's control plane. networking may be nil;
@@ -79,48 +80,34 @@ func effectiveNodeNamePolicy(cfg *metal.ControlPlaneConfig) metal.NodeNamePolicy
 }
 
 func validateCloudControllerManager(ccm *metal.CloudControllerManagerConfig, networking *core.Networking, fldPath *field.Path) field.ErrorList {
-	allErrs := field.ErrorList{}
-	for _, name := range sortedKeys(ccm.FeatureGates) {
-		if !featureGateNameRegexp.MatchString(name) {
-			allErrs = append(allErrs, field.Invalid(fldPath.Child("featureGates").Key(name), name, "must be a feature gate name (letters and digits, starting with a letter)"))
-		}
-	}
+	allErrs := validateCCMFeatureGates(ccm.FeatureGates, fldPath.Child("featureGates"))
 	if ccm.PodPrefixSize != nil {
-		allErrs = append(allErrs, validatePodPrefixSize(*ccm.PodPrefixSize, networking, fldPath.Child("podPrefixSize"))...)
+		allErrs = append(allErrs, ValidatePodPrefixSize(*ccm.PodPrefixSize, networking, fldPath.Child("podPrefixSize"))...)
 	}
 	if ccm.Networking != nil && ccm.Networking.IPAMKind != nil {
-		ipamKindPath := fldPath.Child("networking", "ipamKind")
-		if ccm.Networking.IPAMKind.APIGroup == "" {
-			allErrs = append(allErrs, field.Required(ipamKindPath.Child("apiGroup"), "must provide the API group of the IPAM objects"))
-		}
-		if ccm.Networking.IPAMKind.Kind == "" {
-			allErrs = append(allErrs, field.Required(ipamKindPath.Child("kind"), "must provide the kind of the IPAM objects"))
-		}
+		allErrs = append(allErrs, validateIPAMKind(ccm.Networking.IPAMKind, fldPath.Child("networking", "ipamKind"))...)
 	}
 	return allErrs
 }
 
-// validatePodPrefixSize checks the per-node pod CIDR size the cloud-controller-manager cuts out of the pod
-// network: it has to fit the family of the pod network and be smaller than it.
-func validatePodPrefixSize(size int32, networking *core.Networking, fldPath *field.Path) field.ErrorList {
-	if size < 1 || size > 128 {
-		return field.ErrorList{field.Invalid(fldPath, size, "must be between 1 and 128")}
+// validateIPAMKind accepts only the IPAM kind the cloud-controller-manager reads: any other makes it fail every
+// Node with "unknown ipamKind used for node ip address assignment" (cloud-provider-metal v0.5.0
+// pkg/cloudprovider/metal/instances_v2.go, getNodeAddresses).
+func validateIPAMKind(kind *metal.IPAMKind, fldPath *field.Path) field.ErrorList {
+	allErrs := field.ErrorList{}
+	for _, f := range []struct{ name, value, supported string }{
+		{"apiGroup", kind.APIGroup, SupportedIPAMAPIGroup},
+		{"kind", kind.Kind, SupportedIPAMKind},
+	} {
+		switch f.value {
+		case "":
+			allErrs = append(allErrs, field.Required(fldPath.Child(f.name), "must be "+f.supported))
+		case f.supported:
+		default:
+			allErrs = append(allErrs, field.NotSupported(fldPath.Child(f.name), f.value, []string{f.supported}))
+		}
 	}
-	if networking == nil || networking.Pods == nil {
-		return nil
-	}
-	pods, err := netip.ParsePrefix(*networking.Pods)
-	if err != nil {
-		// Gardener's own validation reports an invalid pod network.
-		return nil
-	}
-	if pods.Addr().Is4() && size > 32 {
-		return field.ErrorList{field.Invalid(fldPath, size, fmt.Sprintf("must be at most 32 for the IPv4 pod network %s", pods))}
-	}
-	if int(size) <= pods.Bits() {
-		return field.ErrorList{field.Invalid(fldPath, size, fmt.Sprintf("must be larger than the prefix length of the pod network %s", pods))}
-	}
-	return nil
+	return allErrs
 }
 
 func validateLoadBalancer(lb *metal.LoadBalancerConfig, networking *core.Networking, fldPath *field.Path) field.ErrorList {
@@ -150,11 +137,22 @@ func validateMetalLoadBalancer(cfg *metal.MetalLoadBalancerConfig, networking *c
 		allErrs = append(allErrs, field.Invalid(fldPath.Child("vni"), cfg.VNI, fmt.Sprintf("must be between 1 and %d", maxVNI)))
 	}
 	allErrs = append(allErrs, validateHostPort(cfg.MetalBondServer, fldPath.Child("metalBondServer"))...)
-	// The metal-load-balancer-controller announces IPv6 addresses only.
-	if networking != nil && !slices.Contains(networking.IPFamilies, core.IPFamilyIPv6) {
-		allErrs = append(allErrs, field.Forbidden(fldPath, "requires IPv6 in spec.networking.ipFamilies; use metallb for IPv4"))
+	if networking != nil {
+		allErrs = append(allErrs, ValidateMetalLoadBalancerIPFamilies(networking.IPFamilies, fldPath)...)
 	}
 	return allErrs
+}
+
+// ValidateMetalLoadBalancerIPFamilies requires IPv6 as the shoot's first IP family when the
+// metal-load-balancer-controller is selected. The first family is that of a Service's first cluster IP, and the
+// controller handles IPv6 only: its manager rejects an IPv4 cluster IP and its speaker fails parsing one and keeps
+// its finalizer, so the Service cannot be deleted (metal-load-balancer-controller v0.2.0). Admission and the
+// ControlPlane reconcile both call it.
+func ValidateMetalLoadBalancerIPFamilies(ipFamilies []core.IPFamily, fldPath *field.Path) field.ErrorList {
+	if len(ipFamilies) > 0 && ipFamilies[0] == core.IPFamilyIPv6 {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(fldPath, fmt.Sprintf("requires IPv6 as the first family of spec.networking.ipFamilies (is %v): the metal-load-balancer-controller handles IPv6 cluster IPs only; use metallb for IPv4", ipFamilies))}
 }
 
 // validateHostPort checks a required host:port address.
@@ -347,6 +345,9 @@ func validateCalicoFilterRule(rule metal.CalicoBGPFilterRule, ipv4 bool, fldPath
 func validateCalicoIPPool(pool metal.CalicoIPPool, names map[string]bool, fldPath *field.Path) field.ErrorList {
 	allErrs := validateDNS1123Subdomain(pool.Name, fldPath.Child("name"))
 	allErrs = append(allErrs, validateUniqueName(names, pool.Name, fldPath.Child("name"))...)
+	if slices.Contains(reservedCalicoIPPoolNames, pool.Name) {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("name"), fmt.Sprintf("must not be one of %v: networking-calico manages these pools", reservedCalicoIPPoolNames)))
+	}
 	prefix, errs := parseCIDR(pool.CIDR, fldPath.Child("cidr"))
 	allErrs = append(allErrs, errs...)
 	if pool.BlockSize == nil || !prefix.IsValid() {

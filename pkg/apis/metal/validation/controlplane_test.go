@@ -30,7 +30,7 @@ var _ = Describe("ControlPlaneConfig", func() {
 		return &metal.ControlPlaneConfig{
 			NodeNamePolicy: metal.NodeNamePolicyServerName,
 			CloudControllerManager: &metal.CloudControllerManagerConfig{
-				FeatureGates:  map[string]bool{"SomeFeature": true},
+				FeatureGates:  map[string]bool{"CloudControllerManagerWebhook": true, "ContextualLogging": false},
 				PodPrefixSize: ptr.To[int32](24),
 				Networking: &metal.CCMNetworking{
 					ConfigureNodeAddresses: ptr.To(true),
@@ -91,28 +91,59 @@ var _ = Describe("ControlPlaneConfig", func() {
 		}),
 		Entry("unknown node name policy", func(c *metal.ControlPlaneConfig, _ *core.Networking) { c.NodeNamePolicy = "Hostname" },
 			fieldErr(notSupported, "spec.provider.controlPlaneConfig.nodeNamePolicy")),
-		Entry("feature gate with an invalid name", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
-			c.CloudControllerManager.FeatureGates["Some-Feature"] = false
-		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.featureGates[Some-Feature]")),
+		// The CCM exits at start on these (k8s.io/component-base featuregate SetFromMap).
+		Entry("feature gate the CCM does not know", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.CloudControllerManager.FeatureGates["SomeFeature"] = false
+		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.featureGates[SomeFeature]")),
+		Entry("feature gate of kube-controller-manager only", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.CloudControllerManager.FeatureGates["JobPodReplacementPolicy"] = true
+		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.featureGates[JobPodReplacementPolicy]")),
 		Entry("feature gate with an empty name", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
 			c.CloudControllerManager.FeatureGates[""] = true
 		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.featureGates[]")),
+		Entry("GA feature gate locked to true switched off", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.CloudControllerManager.FeatureGates["AnonymousAuthConfigurableEndpoints"] = false
+		}, fieldErr(forbidden, "spec.provider.controlPlaneConfig.cloudControllerManager.featureGates[AnonymousAuthConfigurableEndpoints]")),
+		Entry("GA feature gate locked to true set to true", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.CloudControllerManager.FeatureGates["AnonymousAuthConfigurableEndpoints"] = true
+		}),
+		// The CCM masks the Node's first InternalIP to the size (cloud-provider-metal node_controller.go).
 		Entry("pod prefix size 0", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
 			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](0)
 		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize")),
-		Entry("pod prefix size above 128", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+		Entry("pod prefix size above 32 on IPv4", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](33)
+		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize")),
+		Entry("pod prefix size above 128 on IPv6", func(c *metal.ControlPlaneConfig, n *core.Networking) {
 			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](129)
+			n.IPFamilies, n.Pods, n.Nodes = []core.IPFamily{core.IPFamilyIPv6}, ptr.To("2001:db8:1::/48"), nil
 		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize")),
-		Entry("pod prefix size above 32 for IPv4 pods", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
-			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](64)
+		Entry("pod prefix size not longer than the node network", func(c *metal.ControlPlaneConfig, n *core.Networking) {
+			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](16)
+			n.Nodes = ptr.To("10.250.0.0/16")
 		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize")),
-		Entry("pod prefix size not below the pod network", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
-			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](11)
-		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize")),
-		Entry("pod prefix size 64 for IPv6 pods", func(c *metal.ControlPlaneConfig, n *core.Networking) {
-			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](64)
-			n.Pods = ptr.To("2001:db8:ff::/56")
+		Entry("pod prefix size longer than the node network", func(c *metal.ControlPlaneConfig, n *core.Networking) {
+			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](24)
+			n.Nodes = ptr.To("10.250.0.0/16")
 		}),
+		// The pod CIDR comes from the node address, not from the pod network, so a size shorter than the pod
+		// network's prefix is fine.
+		Entry("pod prefix size shorter than the pod network's prefix", func(c *metal.ControlPlaneConfig, n *core.Networking) {
+			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](8)
+		}),
+		Entry("pod prefix size 64 on IPv6", func(c *metal.ControlPlaneConfig, n *core.Networking) {
+			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](64)
+			n.IPFamilies, n.Pods, n.Nodes = []core.IPFamily{core.IPFamilyIPv6}, ptr.To("2001:db8:ff::/56"), ptr.To("2001:db8:100::/48")
+		}),
+		Entry("pod prefix size on dual-stack", func(c *metal.ControlPlaneConfig, n *core.Networking) {
+			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv4, core.IPFamilyIPv6}
+		}, fieldErr(forbidden, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize")),
+		Entry("IPAM kind of another API group", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.CloudControllerManager.Networking.IPAMKind.APIGroup = "ipam.metal.ironcore.dev"
+		}, fieldErr(notSupported, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.apiGroup")),
+		Entry("IPAM kind other than IPAddress", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.CloudControllerManager.Networking.IPAMKind.Kind = "IPAddressClaim"
+		}, fieldErr(notSupported, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.kind")),
 		Entry("IPAM kind without API group and kind", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
 			c.CloudControllerManager.Networking.IPAMKind = &metal.IPAMKind{}
 		}, fieldErr(required, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.apiGroup"),
@@ -213,6 +244,15 @@ var _ = Describe("ControlPlaneConfig", func() {
 		Entry("calico IPv4 block size below 20", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
 			c.LoadBalancer.CalicoBGP.IPPools[0].BlockSize = ptr.To[int32](19)
 		}, fieldErr(invalid, lb+".calicoBgp.ipPools[0].blockSize")),
+		Entry("calico pool named like networking-calico's IPv4 pod pool", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.LoadBalancer.CalicoBGP.IPPools[0].Name = "default-ipv4-ippool"
+		}, fieldErr(forbidden, lb+".calicoBgp.ipPools[0].name")),
+		Entry("calico pool named like networking-calico's IPv6 pod pool", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.LoadBalancer.CalicoBGP.IPPools[1].Name = "default-ipv6-ippool"
+		}, fieldErr(forbidden, lb+".calicoBgp.ipPools[1].name")),
+		Entry("calico pool named like networking-calico's no-SNAT pool", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
+			c.LoadBalancer.CalicoBGP.IPPools[0].Name = "no-snat-for-node-cidr"
+		}, fieldErr(forbidden, lb+".calicoBgp.ipPools[0].name")),
 		Entry("calico IPv6 block size below 116", func(c *metal.ControlPlaneConfig, _ *core.Networking) {
 			c.LoadBalancer.CalicoBGP.IPPools[1].BlockSize = ptr.To[int32](64)
 		}, fieldErr(invalid, lb+".calicoBgp.ipPools[1].blockSize")),
@@ -270,10 +310,14 @@ var _ = Describe("ControlPlaneConfig", func() {
 			expectErrors(ValidateControlPlaneConfig(cfg, networking, fldPath), expected)
 		},
 		Entry("valid", func(*metal.MetalLoadBalancerConfig, *core.Networking) {}, false),
-		Entry("valid dual-stack with a hostname", func(m *metal.MetalLoadBalancerConfig, n *core.Networking) {
+		Entry("valid dual-stack, IPv6 first, with a hostname", func(m *metal.MetalLoadBalancerConfig, n *core.Networking) {
 			m.MetalBondServer = "metalbond.example.com:4711"
-			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv4, core.IPFamilyIPv6}
+			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv6, core.IPFamilyIPv4}
 		}, false),
+		// A Service's first cluster IP is of the first family; the controller cannot handle an IPv4 one.
+		Entry("dual-stack with IPv4 first", func(_ *metal.MetalLoadBalancerConfig, n *core.Networking) {
+			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv4, core.IPFamilyIPv6}
+		}, false, fieldErr(forbidden, lb+".metalLoadBalancer")),
 		Entry("IPv4 only", func(_ *metal.MetalLoadBalancerConfig, n *core.Networking) {
 			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv4}
 		}, false, fieldErr(forbidden, lb+".metalLoadBalancer")),

@@ -40,6 +40,9 @@ func ValidateWorkerConfig(cfg *metal.WorkerConfig, infra *metal.InfrastructureCo
 	if _, ok := cfg.ExtraServerLabels[providermetal.ZoneLabel]; ok {
 		allErrs = append(allErrs, field.Forbidden(labelsPath.Key(providermetal.ZoneLabel), "the zone is taken from the worker pool's zones"))
 	}
+	if _, ok := cfg.ExtraServerLabels[providermetal.RegionLabel]; ok {
+		allErrs = append(allErrs, field.Forbidden(labelsPath.Key(providermetal.RegionLabel), "the region is taken from the shoot's region"))
+	}
 
 	for i, toleration := range cfg.ServerTolerations {
 		allErrs = append(allErrs, validateServerToleration(toleration, fldPath.Child("serverTolerations").Index(i))...)

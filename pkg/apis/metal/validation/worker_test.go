@@ -73,6 +73,8 @@ var _ = Describe("Workers", func() {
 			fieldErr(invalid, cfgPath+".extraServerLabels[metal.ironcore.dev/rack]")),
 		Entry("extra label selecting the zone", func(c *metal.WorkerConfig) { c.ExtraServerLabels["topology.kubernetes.io/zone"] = "z1" },
 			fieldErr(forbidden, cfgPath+".extraServerLabels[topology.kubernetes.io/zone]")),
+		Entry("extra label selecting the region", func(c *metal.WorkerConfig) { c.ExtraServerLabels["topology.kubernetes.io/region"] = "r1" },
+			fieldErr(forbidden, cfgPath+".extraServerLabels[topology.kubernetes.io/region]")),
 		Entry("toleration without key", func(c *metal.WorkerConfig) { c.ServerTolerations[0].Key = "" },
 			fieldErr(required, cfgPath+".serverTolerations[0].key")),
 		Entry("toleration with an invalid key", func(c *metal.WorkerConfig) { c.ServerTolerations[0].Key = "a b" },

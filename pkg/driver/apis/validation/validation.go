@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/apis"
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver/ignition"
 )
 
 var (
@@ -25,10 +24,9 @@ func ValidateProviderSpec(spec *apis.ProviderSpec, fldPath *field.Path) field.Er
 	if spec.Image == "" {
 		allErrs = append(allErrs, field.Required(fldPath.Child("image"), "an image is required"))
 	}
-	allErrs = append(allErrs, validateLabels(spec.Labels, fldPath.Child("labels"))...)
+	allErrs = append(allErrs, ValidateScopeLabels(spec.Labels, fldPath.Child("labels"))...)
 	allErrs = append(allErrs, validateSelector(spec.ServerSelector, fldPath.Child("serverSelector"))...)
 	allErrs = append(allErrs, validateTolerations(spec.ServerTolerations, fldPath.Child("serverTolerations"))...)
-	allErrs = append(allErrs, validateExtraIgnition(spec.ExtraIgnition, fldPath.Child("extraIgnition"))...)
 	allErrs = append(allErrs, validateIPAMConfig(spec.IPAMConfig, spec.Metadata, fldPath.Child("ipamConfig"))...)
 	for i, server := range spec.DNSServers {
 		if _, err := netip.ParseAddr(server); err != nil {
@@ -38,7 +36,9 @@ func ValidateProviderSpec(spec *apis.ProviderSpec, fldPath *field.Path) field.Er
 	return allErrs
 }
 
-func validateLabels(labels map[string]string, fldPath *field.Path) field.ErrorList {
+// ValidateScopeLabels validates the scope labels of a provider spec: required and valid labels. It is all the
+// validation deleting and listing machines needs.
+func ValidateScopeLabels(labels map[string]string, fldPath *field.Path) field.ErrorList {
 	if len(labels) == 0 {
 		// Without scope labels ListMachines would report every claim of a shared namespace as this shoot's.
 		return field.ErrorList{field.Required(fldPath, "labels scoping the claims to one shoot are required")}
@@ -76,20 +76,6 @@ func validateTolerations(tolerations []apis.Toleration, fldPath *field.Path) fie
 		}
 	}
 	return allErrs
-}
-
-func validateExtraIgnition(extra *apis.ExtraIgnition, fldPath *field.Path) field.ErrorList {
-	if extra == nil {
-		return nil
-	}
-	if extra.Raw == "" {
-		return field.ErrorList{field.Required(fldPath.Child("raw"), "Ignition JSON is required when extraIgnition is set")}
-	}
-	if _, err := ignition.ParseExtra(extra.Raw); err != nil {
-		// The value itself stays out of the error: user Ignition may carry credentials.
-		return field.ErrorList{field.Invalid(fldPath.Child("raw"), "(content omitted)", err.Error())}
-	}
-	return nil
 }
 
 func validateIPAMConfig(configs []apis.IPAMConfig, metadata map[string]string, fldPath *field.Path) field.ErrorList {

@@ -13,7 +13,7 @@ const valid = `{
   "image": "gardenlinux:1877.0",
   "serverSelector": {"matchLabels": {"topology.kubernetes.io/zone": "z1"}},
   "serverTolerations": [{"key": "maintenance", "operator": "Exists"}],
-  "extraIgnition": {"raw": "{\"ignition\":{\"version\":\"3.4.0\"}}", "override": false},
+  "extraIgnition": {"override": true},
   "ipamConfig": [{"metadataKey": "node", "ipamRef": {"apiGroup": "ipam.cluster.x-k8s.io", "kind": "GlobalInClusterIPPool", "name": "nodes"}}],
   "metadata": {"cluster": "c"},
   "dnsServers": ["10.0.0.53"],
@@ -56,9 +56,6 @@ var _ = Describe("provider spec", func() {
 		Entry("unknown operator", func(s *apis.ProviderSpec) { s.ServerTolerations[0].Operator = "In" }, "providerSpec.serverTolerations[0].operator"),
 		Entry("value with Exists", func(s *apis.ProviderSpec) { s.ServerTolerations[0].Value = "v" }, "providerSpec.serverTolerations[0].value"),
 		Entry("unknown effect", func(s *apis.ProviderSpec) { s.ServerTolerations[0].Effect = "NoSchedule" }, "providerSpec.serverTolerations[0].effect"),
-		Entry("empty extra Ignition", func(s *apis.ProviderSpec) { s.ExtraIgnition.Raw = "" }, "providerSpec.extraIgnition.raw"),
-		Entry("Ignition 2", func(s *apis.ProviderSpec) { s.ExtraIgnition.Raw = `{"ignition":{"version":"2.3.0"}}` }, "providerSpec.extraIgnition.raw"),
-		Entry("Ignition not JSON", func(s *apis.ProviderSpec) { s.ExtraIgnition.Raw = "storage: {}" }, "providerSpec.extraIgnition.raw"),
 		Entry("no metadata key", func(s *apis.ProviderSpec) { s.IPAMConfig[0].MetadataKey = "" }, "providerSpec.ipamConfig[0].metadataKey"),
 		Entry("metadata key no DNS label", func(s *apis.ProviderSpec) { s.IPAMConfig[0].MetadataKey = "Node_IP" }, "providerSpec.ipamConfig[0].metadataKey"),
 		Entry("duplicate metadata key", func(s *apis.ProviderSpec) { s.IPAMConfig = append(s.IPAMConfig, s.IPAMConfig[0]) }, "providerSpec.ipamConfig[1].metadataKey"),
@@ -68,13 +65,4 @@ var _ = Describe("provider spec", func() {
 		Entry("pool without name", func(s *apis.ProviderSpec) { s.IPAMConfig[0].IPAMRef.Name = "" }, "providerSpec.ipamConfig[0].ipamRef.name"),
 		Entry("DNS server no IP", func(s *apis.ProviderSpec) { s.DNSServers = []string{"ns1.example.com"} }, "providerSpec.dnsServers[0]"),
 	)
-
-	It("keeps user Ignition out of its errors", func() {
-		spec, err := apis.Decode([]byte(valid))
-		Expect(err).NotTo(HaveOccurred())
-		spec.ExtraIgnition.Raw = `{"ignition":{"version":"3.4.0"},"passwd":{"users":[{"name":"core","passwordHash":"s3cr3t"` // truncated
-		errs := validation.ValidateProviderSpec(spec, field.NewPath("providerSpec"))
-		Expect(errs).To(HaveLen(1))
-		Expect(errs.ToAggregate().Error()).NotTo(ContainSubstring("s3cr3t"))
-	})
 })

@@ -11,11 +11,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 admission-metal-leader-election
 {{- end -}}
 
+{{- /*
+webhookmode is webhookConfig.mode, by default url under gardener-operator (gardener.virtualCluster.enabled): the
+virtual garden's kube-apiserver resolves a webhook's service reference among the virtual cluster's Services, where
+the runtime cluster's Service of this component does not exist (gardener docs/concepts/operator.md, Extension
+.spec.deployment.admission); service otherwise.
+*/ -}}
 {{- define "webhookmode" -}}
-{{- if or (eq .Values.webhookConfig.mode "service") (eq .Values.webhookConfig.mode "url") -}}
-{{ .Values.webhookConfig.mode }}
+{{- $virtual := eq (toString ((.Values.gardener).virtualCluster).enabled) "true" -}}
+{{- $mode := .Values.webhookConfig.mode | default (ternary "url" "service" $virtual) -}}
+{{- if or (eq $mode "service") (eq $mode "url") -}}
+{{ $mode }}
 {{- else -}}
-{{ fail (printf "webhookConfig.mode must be service or url, not %q" .Values.webhookConfig.mode) }}
+{{ fail (printf "webhookConfig.mode must be service or url, not %q" $mode) }}
 {{- end -}}
 {{- end -}}
 
