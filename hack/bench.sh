@@ -10,11 +10,15 @@ cd "$root"
 hack/install-test-deps.sh
 KUBEBUILDER_ASSETS=$(hack/envtest.sh)
 export KUBEBUILDER_ASSETS
+SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh)
+export SEAWEEDFS_ASSETS
 
 scale=false
 if [[ $# -eq 0 ]]; then
   set -- -benchtime 20x ./test/integration/driver/ ./test/integration/worker/ ./test/integration/dnsrecord/
   scale=true
+  # Each round of the backup benchmark uploads 5000 objects first: three rounds suffice.
+  go test -run '^$' -bench . -benchmem -benchtime 3x ./test/integration/backup/
 fi
 # -run '^$' skips the ginkgo suites; each benchmark starts what it needs itself.
 go test -run '^$' -bench . -benchmem "$@"

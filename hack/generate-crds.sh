@@ -13,7 +13,7 @@ rm -rf "$out"
 mkdir -p "$out/gardener" "$out/machine" "$out/metal" "$out/ipam"
 
 gardener=$(moddir github.com/gardener/gardener)
-for crd in clusters controlplanes dnsrecords infrastructures workers extensions operatingsystemconfigs; do
+for crd in backupbuckets backupentries clusters controlplanes dnsrecords infrastructures workers extensions operatingsystemconfigs; do
   cp "$gardener/example/seed-crds/10-crd-extensions.gardener.cloud_$crd.yaml" "$out/gardener/"
 done
 cp "$gardener/example/seed-crds/10-crd-resources.gardener.cloud_managedresources.yaml" "$out/gardener/"

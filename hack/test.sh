@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs all tests: unit tests and the integration tests against real kube-apiservers and etcd (built from the Go
-# module proxy by hack/envtest.sh) and a real BIND 9 (installed by hack/install-test-deps.sh). Extra arguments go
+# module proxy by hack/envtest.sh), a real SeaweedFS S3 store (hack/seaweedfs.sh) and a real BIND 9 (installed by hack/install-test-deps.sh). Extra arguments go
 # to `go test` (default: ./...).
 set -euo pipefail
 
@@ -13,6 +13,9 @@ export KUBEBUILDER_ASSETS
 # The real metal-operator and its Redfish mock BMCs, built from the Go module proxy, for the landscape tests.
 METAL_OPERATOR_ASSETS=$(hack/metal-operator.sh)
 export METAL_OPERATOR_ASSETS
+# SeaweedFS (`weed`), the S3-compatible store of the backup tests, built from the Go module proxy.
+SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh)
+export SEAWEEDFS_ASSETS
 
 if [[ $# -eq 0 ]]; then
   set -- ./...

@@ -43,6 +43,7 @@ func WebhookSwitchOptions() *extensionscmdwebhook.SwitchOptions {
 		extensionscmdwebhook.Switch(validator.Name, validator.New),
 		extensionscmdwebhook.Switch(validator.SecretsValidatorName, validator.NewSecretsWebhook),
 		extensionscmdwebhook.Switch(validator.DNSSecretsValidatorName, validator.NewDNSSecretsWebhook),
+		extensionscmdwebhook.Switch(validator.BackupValidatorName, validator.NewBackupWebhook),
 		extensionscmdwebhook.Switch(mutator.Name, mutator.New),
 	)
 }

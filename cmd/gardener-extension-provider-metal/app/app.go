@@ -27,6 +27,8 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
+	backupbucketcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupbucket"
+	backupentrycontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupentry"
 	controlplanecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/controlplane"
 	dnsrecordcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/dnsrecord"
 	healthcheckcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/healthcheck"
@@ -62,8 +64,10 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		// Gardener's generic Worker actuator blocks its worker while it polls the MachineDeployments every 5 s
 		// until machine-controller-manager reports them available; with 5 workers the Workers of a seed queue up
 		// behind those waits (scale benchmark, docs/development/testing.md).
-		workerCtrlOpts      = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 50}
-		healthCheckCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		workerCtrlOpts       = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 50}
+		healthCheckCtrlOpts  = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		backupBucketCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
+		backupEntryCtrlOpts  = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 5}
 
 		heartbeatCtrlOpts = &extensionsheartbeatcmd.Options{
 			ExtensionName:        metal.Name,
@@ -97,6 +101,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			extensionscmdcontroller.PrefixOption("controlplane-", controlPlaneCtrlOpts),
 			extensionscmdcontroller.PrefixOption("worker-", workerCtrlOpts),
 			extensionscmdcontroller.PrefixOption("healthcheck-", healthCheckCtrlOpts),
+			extensionscmdcontroller.PrefixOption("backupbucket-", backupBucketCtrlOpts),
+			extensionscmdcontroller.PrefixOption("backupentry-", backupEntryCtrlOpts),
 			extensionscmdcontroller.PrefixOption("heartbeat-", heartbeatCtrlOpts),
 			controllerSwitches,
 			webhookOpts,
@@ -120,6 +126,8 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			controlPlaneCtrlOpts.Completed().Apply(&controlplanecontroller.DefaultAddOptions.Controller)
 			workerCtrlOpts.Completed().Apply(&workercontroller.DefaultAddOptions.Controller)
 			healthCheckCtrlOpts.Completed().Apply(&healthcheckcontroller.DefaultAddOptions.Controller)
+			backupBucketCtrlOpts.Completed().Apply(&backupbucketcontroller.DefaultAddOptions.Controller)
+			backupEntryCtrlOpts.Completed().Apply(&backupentrycontroller.DefaultAddOptions.Controller)
 			applyComponentConfig(configOpts.Completed())
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
@@ -210,6 +218,10 @@ func applyGeneralOptions(generalOpts *extensionscmdcontroller.GeneralOptions, re
 	workercontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
 	workercontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
 	healthcheckcontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
+	backupbucketcontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
+	backupbucketcontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
+	backupentrycontroller.DefaultAddOptions.ExtensionClasses = slices.Clone(classes)
+	backupentrycontroller.DefaultAddOptions.IgnoreOperationAnnotation = ignoreOperationAnnotation
 }
 
 // applyComponentConfig hands the component configuration to the controllers that use it.

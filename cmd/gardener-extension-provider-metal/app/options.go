@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	extensionsbackupbucketcontroller "github.com/gardener/gardener/extensions/pkg/controller/backupbucket"
+	extensionsbackupentrycontroller "github.com/gardener/gardener/extensions/pkg/controller/backupentry"
 	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
 	extensionscontrolplanecontroller "github.com/gardener/gardener/extensions/pkg/controller/controlplane"
 	extensionsdnsrecordcontroller "github.com/gardener/gardener/extensions/pkg/controller/dnsrecord"
@@ -18,6 +20,8 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/config/loader"
+	backupbucketcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupbucket"
+	backupentrycontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/backupentry"
 	controlplanecontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/controlplane"
 	dnsrecordcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/dnsrecord"
 	healthcheckcontroller "github.com/openkcm/gardener-extension-provider-metal/pkg/controller/healthcheck"
@@ -30,6 +34,8 @@ import (
 // ControllerSwitchOptions are the switches of the extension's controllers (`--controllers`, `--disable-controllers`).
 func ControllerSwitchOptions() *extensionscmdcontroller.SwitchOptions {
 	return extensionscmdcontroller.NewSwitchOptions(
+		extensionscmdcontroller.Switch(extensionsbackupbucketcontroller.ControllerName, backupbucketcontroller.AddToManager),
+		extensionscmdcontroller.Switch(extensionsbackupentrycontroller.ControllerName, backupentrycontroller.AddToManager),
 		extensionscmdcontroller.Switch(extensionsinfrastructurecontroller.ControllerName, infrastructurecontroller.AddToManager),
 		extensionscmdcontroller.Switch(extensionsdnsrecordcontroller.ControllerName, dnsrecordcontroller.AddToManager),
 		extensionscmdcontroller.Switch(extensionscontrolplanecontroller.ControllerName, controlplanecontroller.AddToManager),

@@ -53,6 +53,8 @@ var Resources = []gardencorev1beta1.ControllerResource{
 	{Kind: extensionsv1alpha1.ControlPlaneResource, Type: metal.Type},
 	{Kind: extensionsv1alpha1.WorkerResource, Type: metal.Type},
 	{Kind: extensionsv1alpha1.DNSRecordResource, Type: metal.DNSType},
+	{Kind: extensionsv1alpha1.BackupBucketResource, Type: metal.Type},
+	{Kind: extensionsv1alpha1.BackupEntryResource, Type: metal.Type},
 }
 
 // Generate renders the registration manifests from the repository at root, keyed by their path relative to root.

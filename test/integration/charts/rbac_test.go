@@ -40,6 +40,7 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/hack/generate-registration/registration"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/seaweedfs"
 )
 
 const (
@@ -50,6 +51,12 @@ const (
 	dnsZone            = "example.org."
 	tsigKeyName        = "gardener."
 )
+
+// backupSecretName is the backup secret of the BackupBucket and BackupEntry, for backupStore.
+const backupSecretName = "backup"
+
+// backupStore is the S3 store of the BackupBucket and BackupEntry.
+var backupStore *seaweedfs.Server
 
 // forbidden matches what the API server answers when RBAC denies a request.
 var forbidden = regexp.MustCompile(`(?i)forbidden`)
@@ -68,6 +75,8 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 	BeforeAll(func(ctx SpecContext) {
 		session, healthPort = startExtension(ctx, extensionNamespace)
 		dnsServer = startDNSServer()
+		// The S3 store serves the BackupBucket and the BackupEntry.
+		backupStore = seaweedfs.Start(Default, func(f func()) { DeferCleanup(f) })
 	})
 
 	It("becomes ready", func() {
@@ -103,12 +112,12 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 		}).WithTimeout(time.Minute).Should(Succeed())
 	})
 
-	It("reconciles exactly the resources of the registration, an Infrastructure and a DNSRecord successfully", func(ctx SpecContext) {
+	It("reconciles exactly the resources of the registration, an Infrastructure, a DNSRecord, a BackupBucket and a BackupEntry successfully", func(ctx SpecContext) {
 		createShoot(ctx, dnsServer)
 
 		type kindType struct{ kind, typ string }
 		objects := map[kindType]extensionsv1alpha1.Object{}
-		for _, kind := range []string{extensionsv1alpha1.InfrastructureResource, extensionsv1alpha1.ControlPlaneResource, extensionsv1alpha1.WorkerResource, extensionsv1alpha1.DNSRecordResource, extensionsv1alpha1.OperatingSystemConfigResource, extensionsv1alpha1.ExtensionResource} {
+		for _, kind := range []string{extensionsv1alpha1.InfrastructureResource, extensionsv1alpha1.ControlPlaneResource, extensionsv1alpha1.WorkerResource, extensionsv1alpha1.DNSRecordResource, extensionsv1alpha1.BackupBucketResource, extensionsv1alpha1.BackupEntryResource, extensionsv1alpha1.OperatingSystemConfigResource, extensionsv1alpha1.ExtensionResource} {
 			for _, typ := range []string{metal.Type, metal.DNSType} {
 				obj := extensionObject(kind, typ)
 				Expect(testClient.Create(ctx, obj)).To(Succeed())
@@ -125,8 +134,8 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 			}).WithTimeout(time.Minute).Should(Succeed(), resource.Kind+"/"+resource.Type)
 		}
 
-		By("the Infrastructure and the DNSRecord succeed")
-		for _, key := range []kindType{{extensionsv1alpha1.InfrastructureResource, metal.Type}, {extensionsv1alpha1.DNSRecordResource, metal.DNSType}} {
+		By("the Infrastructure, the DNSRecord, the BackupBucket and the BackupEntry succeed")
+		for _, key := range []kindType{{extensionsv1alpha1.InfrastructureResource, metal.Type}, {extensionsv1alpha1.DNSRecordResource, metal.DNSType}, {extensionsv1alpha1.BackupBucketResource, metal.Type}, {extensionsv1alpha1.BackupEntryResource, metal.Type}} {
 			obj := objects[key]
 			Eventually(func(g Gomega) {
 				g.Expect(testClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
@@ -165,7 +174,7 @@ var _ = Describe("gardener-extension-provider-metal with the chart's RBAC", Orde
 		Expect(string(secret.Data[metal.KubeconfigKey])).To(ContainSubstring(restConfig.Host))
 	})
 
-	It("deletes the Infrastructure, ControlPlane and DNSRecord", func(ctx SpecContext) {
+	It("deletes the Infrastructure, ControlPlane, DNSRecord, BackupBucket and BackupEntry", func(ctx SpecContext) {
 		// A Worker's deletion waits for the machine-controller-manager, which does not run here.
 		for _, resource := range registration.Resources {
 			if resource.Kind == extensionsv1alpha1.WorkerResource {
@@ -490,6 +499,12 @@ func createShoot(ctx SpecContext, dnsServer dnsServer) {
 		})
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 	Expect(testClient.Create(ctx, dnsSecret(shootNamespace, "dns", dnsServer))).To(Succeed())
+	Expect(testClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: shootNamespace, Name: backupSecretName}, StringData: map[string]string{
+		metal.BackupAccessKeyIDKey:      seaweedfs.GardenerIdentity.AccessKey,
+		metal.BackupSecretAccessKeyKey:  seaweedfs.GardenerIdentity.SecretKey,
+		metal.BackupEndpointKey:         backupStore.HTTPEndpoint,
+		metal.BackupS3ForcePathStyleKey: "true",
+	}})).To(Succeed())
 }
 
 // extensionObject returns an extension resource of the kind and type in the shoot namespace, with the reconcile
@@ -513,6 +528,17 @@ func extensionObject(kind, typ string) extensionsv1alpha1.Object {
 		return &extensionsv1alpha1.DNSRecord{ObjectMeta: meta, Spec: extensionsv1alpha1.DNSRecordSpec{
 			DefaultSpec: spec, SecretRef: corev1.SecretReference{Namespace: shootNamespace, Name: "dns"},
 			Name: "api.rbac." + strings.TrimSuffix(dnsZone, "."), RecordType: extensionsv1alpha1.DNSRecordTypeA, Values: []string{"192.0.2.1"},
+		}}
+	case extensionsv1alpha1.BackupBucketResource:
+		// Cluster-scoped, named like the bucket.
+		return &extensionsv1alpha1.BackupBucket{ObjectMeta: metav1.ObjectMeta{Name: "backupbucket-" + typ, Annotations: meta.Annotations}, Spec: extensionsv1alpha1.BackupBucketSpec{
+			DefaultSpec: spec, Region: region, SecretRef: corev1.SecretReference{Namespace: shootNamespace, Name: backupSecretName},
+		}}
+	case extensionsv1alpha1.BackupEntryResource:
+		// Cluster-scoped, named <shoot namespace>--<shoot UID> as gardenlet names it, so that the etcd-backup
+		// secret goes into the shoot namespace.
+		return &extensionsv1alpha1.BackupEntry{ObjectMeta: metav1.ObjectMeta{Name: shootNamespace + "--" + typ, Annotations: meta.Annotations}, Spec: extensionsv1alpha1.BackupEntrySpec{
+			DefaultSpec: spec, Region: region, BucketName: "backupbucket-" + typ, SecretRef: corev1.SecretReference{Namespace: shootNamespace, Name: backupSecretName},
 		}}
 	case extensionsv1alpha1.OperatingSystemConfigResource:
 		return &extensionsv1alpha1.OperatingSystemConfig{ObjectMeta: meta, Spec: extensionsv1alpha1.OperatingSystemConfigSpec{DefaultSpec: spec, Purpose: extensionsv1alpha1.OperatingSystemConfigPurposeReconcile}}

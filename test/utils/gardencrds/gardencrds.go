@@ -10,14 +10,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// CRDs returns the CRDs of CloudProfile, NamespacedCloudProfile, Shoot, SecretBinding, CredentialsBinding and
-// WorkloadIdentity.
+// CRDs returns the CRDs of CloudProfile, NamespacedCloudProfile, Shoot, SecretBinding, Seed, BackupBucket,
+// CredentialsBinding and WorkloadIdentity.
 func CRDs() []*apiextensionsv1.CustomResourceDefinition {
 	return []*apiextensionsv1.CustomResourceDefinition{
 		crd("core.gardener.cloud", "v1beta1", "CloudProfile", "cloudprofiles", apiextensionsv1.ClusterScoped, false),
 		crd("core.gardener.cloud", "v1beta1", "NamespacedCloudProfile", "namespacedcloudprofiles", apiextensionsv1.NamespaceScoped, true),
 		crd("core.gardener.cloud", "v1beta1", "Shoot", "shoots", apiextensionsv1.NamespaceScoped, true),
 		crd("core.gardener.cloud", "v1beta1", "SecretBinding", "secretbindings", apiextensionsv1.NamespaceScoped, false),
+		crd("core.gardener.cloud", "v1beta1", "Seed", "seeds", apiextensionsv1.ClusterScoped, true),
+		crd("core.gardener.cloud", "v1beta1", "BackupBucket", "backupbuckets", apiextensionsv1.ClusterScoped, true),
 		crd("security.gardener.cloud", "v1alpha1", "CredentialsBinding", "credentialsbindings", apiextensionsv1.NamespaceScoped, false),
 		crd("security.gardener.cloud", "v1alpha1", "WorkloadIdentity", "workloadidentities", apiextensionsv1.NamespaceScoped, false),
 	}
