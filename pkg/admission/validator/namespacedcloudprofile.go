@@ -49,16 +49,17 @@ func (v *namespacedCloudProfileValidator) Validate(ctx context.Context, newObj, 
 		return field.ErrorList{field.NotSupported(field.NewPath("spec", "parent", "kind"), profile.Spec.Parent.Kind,
 			[]string{v1beta1constants.CloudProfileReferenceKindCloudProfile})}.ToAggregate()
 	}
-	parent, err := getCloudProfile(ctx, v.reader, profile.Spec.Parent.Name)
-	if err != nil {
-		return fmt.Errorf("could not get the parent of NamespacedCloudProfile %s/%s: %w", profile.Namespace, profile.Name, err)
+	parentPath := field.NewPath("spec", "parent", "name")
+	parent, fieldErr := getCloudProfile(ctx, v.reader, profile.Spec.Parent.Name, parentPath)
+	if fieldErr != nil {
+		return field.ErrorList{fieldErr}.ToAggregate()
 	}
 	if parent.Spec.Type != metal.Type {
 		return nil
 	}
 	parentConfig, err := helper.CloudProfileConfigFromRaw(parent.Spec.ProviderConfig)
 	if err != nil {
-		return fmt.Errorf("could not decode providerConfig of the parent CloudProfile %q: %w", parent.Name, err)
+		return field.ErrorList{field.Invalid(parentPath, parent.Name, fmt.Sprintf("the parent CloudProfile's providerConfig cannot be decoded: %v", err))}.ToAggregate()
 	}
 
 	ownConfig := &metalapi.CloudProfileConfig{}

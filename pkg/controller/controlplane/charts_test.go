@@ -45,6 +45,13 @@ var (
 	dualStackIPv6First = family{[]gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv6, gardencorev1beta1.IPFamilyIPv4}, []string{"2001:db8:1::/48", "100.96.0.0/11"}}
 )
 
+// withPoolAddresses returns a copy of a MetalLB config whose only pool has the given addresses.
+func withPoolAddresses(lb *api.LoadBalancerConfig, addresses ...string) *api.LoadBalancerConfig {
+	c := lb.DeepCopy()
+	c.MetalLB.IPAddressPools[0].Addresses = addresses
+	return c
+}
+
 func testCluster(f family, networkingType string) *extensionscontroller.Cluster {
 	return &extensionscontroller.Cluster{Shoot: &gardencorev1beta1.Shoot{
 		Spec: gardencorev1beta1.ShootSpec{
@@ -78,7 +85,10 @@ var (
 			{Name: "tor-b", PeerAddress: "2001:db8::fe", PeerASN: 64513, MyASN: 64512, PeerPort: ptr.To[int32](1179)},
 		}},
 	}}
-	calicoBGPConfig = &api.LoadBalancerConfig{CalicoBGP: &api.CalicoBGPConfig{
+	// MetalLB pools must be of the shoot's IP families (admission and the ControlPlane controller check it).
+	metalLBBGPConfigIPv4 = withPoolAddresses(metalLBBGPConfig, "192.0.2.0/28")
+	metalLBBGPConfigIPv6 = withPoolAddresses(metalLBBGPConfig, "2001:db8:2::/120")
+	calicoBGPConfig      = &api.LoadBalancerConfig{CalicoBGP: &api.CalicoBGPConfig{
 		ASNumber:               64512,
 		NodeToNodeMeshEnabled:  ptr.To(false),
 		ServiceLoadBalancerIPs: []string{"192.0.2.0/24"},
@@ -144,8 +154,8 @@ var _ = Describe("Charts", func() {
 		Entry("metal load balancer, dual-stack with IPv6 first", metalLoadBalancerConfig, dualStackIPv6First, "calico", expectMetalLoadBalancer),
 		Entry("MetalLB L2, IPv4", metalLBL2Config, ipv4, "cilium", expectMetalLBL2),
 		Entry("MetalLB L2, dual-stack", metalLBL2Config, dualStack, "cilium", expectMetalLBL2),
-		Entry("MetalLB BGP, IPv4", metalLBBGPConfig, ipv4, "cilium", expectMetalLBBGP),
-		Entry("MetalLB BGP, IPv6", metalLBBGPConfig, ipv6, "calico", expectMetalLBBGP),
+		Entry("MetalLB BGP, IPv4", metalLBBGPConfigIPv4, ipv4, "cilium", expectMetalLBBGP),
+		Entry("MetalLB BGP, IPv6", metalLBBGPConfigIPv6, ipv6, "calico", expectMetalLBBGP),
 		Entry("MetalLB BGP, dual-stack", metalLBBGPConfig, dualStack, "cilium", expectMetalLBBGP),
 		Entry("Calico BGP, IPv4", calicoBGPConfig, ipv4, "calico", expectCalicoBGP),
 		Entry("Calico BGP, IPv6", calicoBGPConfig, ipv6, "calico", expectCalicoBGP),

@@ -3,11 +3,10 @@ package admission_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/openkcm/gardener-extension-provider-metal/test/utils/gardencrds"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -30,13 +29,16 @@ import (
 	"github.com/gardener/gardener/pkg/api/indexer"
 	controllermanagerconfigv1alpha1 "github.com/gardener/gardener/pkg/apis/config/controllermanager/v1alpha1"
 	gardencoreinstall "github.com/gardener/gardener/pkg/apis/core/install"
+	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
 	securityinstall "github.com/gardener/gardener/pkg/apis/security/install"
 	"github.com/gardener/gardener/pkg/client/kubernetes"
 	"github.com/gardener/gardener/pkg/controllermanager/controller/namespacedcloudprofile"
 	"github.com/gardener/gardener/pkg/logger"
+	gardenerenvtest "github.com/gardener/gardener/test/envtest"
 
 	"github.com/openkcm/gardener-extension-provider-metal/cmd/gardener-extension-admission-metal/app"
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
+	"github.com/openkcm/gardener-extension-provider-metal/test/utils/manifests"
 )
 
 func TestAdmission(t *testing.T) {
@@ -61,14 +63,14 @@ var _ = BeforeSuite(func() {
 
 	logf.SetLogger(logger.MustNewZapLogger(logger.InfoLevel, logger.FormatJSON, zap.WriteTo(GinkgoWriter)))
 
-	By("Starting kube-apiserver and etcd with the Gardener resources as schemaless CRDs")
-	// The in-process gardener-apiserver of github.com/gardener/gardener/test/envtest does not compile in this
-	// module: gardener v1.150.0 builds against its in-repo pkg/apis, while the module graph resolves
-	// github.com/gardener/gardener/pkg/apis to v1.149.0, which lacks fields the apiserver code uses. The
-	// kube-apiserver serves the Gardener kinds as CRDs instead and calls our webhooks for them exactly as the
-	// gardener-apiserver's ValidatingAdmissionWebhook and MutatingAdmissionWebhook plugins would.
-	testEnv := &envtest.Environment{
-		CRDInstallOptions: envtest.CRDInstallOptions{CRDs: gardencrds.CRDs()},
+	By("Starting kube-apiserver, etcd and the in-process gardener-apiserver")
+	// The gardener-apiserver runs with all of its default admission plugins, so Gardener's own validation
+	// (ShootValidator, ResourceReferenceManager, ExtensionValidator, ExtensionLabels, ...) runs before our
+	// webhooks exactly as in a landscape. It calls the webhooks registered in the kube-apiserver below through
+	// its MutatingAdmissionWebhook and ValidatingAdmissionWebhook plugins.
+	testEnv := &gardenerenvtest.GardenerTestEnvironment{
+		Environment:       &envtest.Environment{},
+		GardenerAPIServer: &gardenerenvtest.GardenerAPIServer{},
 	}
 	restConfig, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -76,34 +78,37 @@ var _ = BeforeSuite(func() {
 		By("Stopping the test environment")
 		Expect(testEnv.Stop()).To(Succeed())
 	})
-	// Gardener's types support protobuf, which clients then prefer; CRDs are served in JSON only.
-	restConfig = rest.CopyConfig(restConfig)
-	restConfig.ContentType = runtime.ContentTypeJSON
 
 	testClient, err = client.New(restConfig, client.Options{Scheme: kubernetes.GardenScheme})
 	Expect(err).NotTo(HaveOccurred())
 
 	startAdmission(restConfig, &testEnv.WebhookInstallOptions)
 
-	By("Creating the project namespace")
-	Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name:   projectNamespace,
-		Labels: map[string]string{"gardener.cloud/role": "project", "project.gardener.cloud/name": projectName},
-	}})).To(Succeed())
+	By("Registering the extensions a metal Shoot needs")
+	registerExtensions()
 
-	By("Waiting until the API server calls our webhooks")
+	By("Creating the project")
+	createProject(projectName, projectNamespace)
+
+	By("Waiting until the gardener-apiserver calls our webhooks")
 	Eventually(func() error {
 		return testClient.Create(ctx, cloudProfile("probe", nil), client.DryRunAll)
 	}).WithTimeout(time.Minute).Should(MatchError(ContainSubstring("spec.providerConfig: Required value")))
 
-	By("Creating the CloudProfile the Shoots use")
+	By("Creating the CloudProfile, credentials and referenced Secret the Shoots use")
 	Expect(testClient.Create(ctx, cloudProfile("metal", cloudProfileConfig(validCloudProfile)))).To(Succeed())
+	Expect(testClient.Create(ctx, credentialsSecret("metal-credentials"))).To(Succeed())
+	Expect(testClient.Create(ctx, credentialsBinding("metal-credentials", "v1", "Secret", "metal-credentials"))).To(Succeed())
+	Expect(testClient.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "extra-ignition", Namespace: projectNamespace},
+		Data:       map[string][]byte{"ignition": []byte(`{"ignition":{"version":"3.4.0"}}`)},
+	})).To(Succeed())
 })
 
 // startAdmission runs our webhooks in a manager against the test environment, registers them in the
 // kube-apiserver with envtest's webhook install options (URL and CA of the local webhook server), and runs
 // Gardener's NamespacedCloudProfile controller, which writes the status our mutator acts on. The validators read
-// CloudProfiles, Secrets and WorkloadIdentities through the manager's API reader from the kube-apiserver.
+// CloudProfiles, Secrets and WorkloadIdentities through the manager's API reader.
 func startAdmission(restConfig *rest.Config, installOptions *envtest.WebhookInstallOptions) {
 	By("Setting up the manager with the admission webhooks")
 	scheme := runtime.NewScheme()
@@ -176,4 +181,37 @@ func trimServicePath(clientConfig *admissionregistrationv1.WebhookClientConfig) 
 	if clientConfig.Service != nil && clientConfig.Service.Path != nil {
 		clientConfig.Service.Path = new(strings.TrimPrefix(*clientConfig.Service.Path, "/"))
 	}
+}
+
+// registerExtensions applies our ControllerRegistration as `make generate` writes it, so the ExtensionValidator
+// admits metal Shoots only if it declares the metal kinds, and stands in for the registrations of the networking
+// and operating system extensions a Shoot of the examples uses (networking-calico, os-gardenlinux), which are not
+// ours to ship.
+func registerExtensions() {
+	objs, err := manifests.Read(filepath.Join("..", "..", "..", "example", "controller-registration.yaml"), nil)
+	Expect(err).NotTo(HaveOccurred())
+	for _, obj := range objs {
+		Expect(testClient.Create(ctx, obj)).To(Succeed(), "%s %s", obj.GetKind(), obj.GetName())
+	}
+	Expect(testClient.Create(ctx, &gardencorev1beta1.ControllerRegistration{
+		ObjectMeta: metav1.ObjectMeta{Name: "stand-in-networking-and-os"},
+		Spec: gardencorev1beta1.ControllerRegistrationSpec{Resources: []gardencorev1beta1.ControllerResource{
+			{Kind: "Network", Type: "calico"},
+			{Kind: "OperatingSystemConfig", Type: "gardenlinux"},
+		}},
+	})).To(Succeed())
+}
+
+// createProject creates a project namespace and its Project: the gardener-apiserver admits Shoots, bindings and
+// NamespacedCloudProfiles only in the namespace of a Project. Without the gardener-controller-manager the test
+// creates the namespace itself.
+func createProject(name, namespace string) {
+	Expect(testClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:   namespace,
+		Labels: map[string]string{"gardener.cloud/role": "project", "project.gardener.cloud/name": name},
+	}})).To(Succeed())
+	Expect(testClient.Create(ctx, &gardencorev1beta1.Project{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       gardencorev1beta1.ProjectSpec{Namespace: new(namespace)},
+	})).To(Succeed())
 }

@@ -112,23 +112,24 @@ func rawOrEmpty(raw *runtime.RawExtension, kind string) []byte {
 }
 
 // decode checks apiVersion and kind itself before decoding, because the decoder's own errors for a
-// mismatching type ("unknown conversion", "no kind registered") do not tell the user what was expected.
+// mismatching type ("unknown conversion", "no kind registered") do not tell the user what was expected. Its
+// errors are *DecodeError, which name the failing field.
 func decode(data []byte, kind string, into runtime.Object) error {
 	var typeMeta struct {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
 	}
 	if err := yaml.Unmarshal(data, &typeMeta); err != nil {
-		return fmt.Errorf("could not decode %s: %w", kind, err)
+		return &DecodeError{Kind: kind, Err: err}
 	}
 	if want := v1alpha1.SchemeGroupVersion.String(); typeMeta.APIVersion != want {
-		return fmt.Errorf("could not decode %s: apiVersion must be %q, got %q", kind, want, typeMeta.APIVersion)
+		return &DecodeError{Kind: kind, Err: fmt.Errorf("apiVersion must be %q, got %q", want, typeMeta.APIVersion), path: []pathElement{{name: "apiVersion"}}}
 	}
 	if typeMeta.Kind != kind {
-		return fmt.Errorf("could not decode %s: kind must be %q, got %q", kind, kind, typeMeta.Kind)
+		return &DecodeError{Kind: kind, Err: fmt.Errorf("kind must be %q, got %q", kind, typeMeta.Kind), path: []pathElement{{name: "kind"}}}
 	}
 	if _, _, err := decoder.Decode(data, nil, into); err != nil {
-		return fmt.Errorf("could not decode %s: %w", kind, err)
+		return newDecodeError(data, kind, err)
 	}
 	return nil
 }

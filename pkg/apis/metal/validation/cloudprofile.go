@@ -58,7 +58,10 @@ func ValidateCloudProfileConfig(cfg *metal.CloudProfileConfig, spec *core.CloudP
 	}
 	allErrs = append(allErrs, validateIPs(cfg.DNSServers, fldPath.Child("dnsServers"))...)
 	if cfg.Ignition != nil {
-		allErrs = append(allErrs, validateIgnition(*cfg.Ignition, fldPath.Child("ignition"))...)
+		allErrs = append(allErrs, validateIgnition(*cfg.Ignition, true, fldPath.Child("ignition"))...)
+		if len(*cfg.Ignition) > MaxMachineDataSize {
+			allErrs = append(allErrs, field.TooLong(fldPath.Child("ignition"), field.OmitValueType{}, MaxMachineDataSize))
+		}
 	}
 	return allErrs
 }

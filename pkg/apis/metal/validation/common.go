@@ -7,12 +7,10 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
-	"strings"
 
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/yaml"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
 )
@@ -134,22 +132,6 @@ func validateUniqueName(seen map[string]bool, name string, fldPath *field.Path) 
 		return field.ErrorList{field.Duplicate(fldPath, name)}
 	}
 	seen[name] = true
-	return nil
-}
-
-// validateIgnition checks that an Ignition snippet is a JSON or YAML object. The content is not echoed in the
-// error because Ignition often carries credentials.
-func validateIgnition(content string, fldPath *field.Path) field.ErrorList {
-	if strings.TrimSpace(content) == "" {
-		return field.ErrorList{field.Required(fldPath, "must not be empty")}
-	}
-	var obj map[string]any
-	if err := yaml.Unmarshal([]byte(content), &obj); err != nil {
-		return field.ErrorList{field.Invalid(fldPath, field.OmitValueType{}, fmt.Sprintf("must be an Ignition config in JSON or YAML: %v", err))}
-	}
-	if obj == nil {
-		return field.ErrorList{field.Invalid(fldPath, field.OmitValueType{}, "must be an Ignition config object, not null")}
-	}
 	return nil
 }
 

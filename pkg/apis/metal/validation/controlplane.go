@@ -123,6 +123,7 @@ func validateLoadBalancer(lb *metal.LoadBalancerConfig, networking *core.Network
 	}
 	if lb.MetalLB != nil {
 		allErrs = append(allErrs, validateMetalLB(lb.MetalLB, fldPath.Child("metallb"))...)
+		allErrs = append(allErrs, validateMetalLBNetworks(lb.MetalLB, networking, fldPath.Child("metallb"))...)
 	}
 	if lb.CalicoBGP != nil {
 		allErrs = append(allErrs, validateCalicoBGP(lb.CalicoBGP, networking, fldPath.Child("calicoBgp"))...)

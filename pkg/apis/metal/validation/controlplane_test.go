@@ -41,7 +41,7 @@ var _ = Describe("ControlPlaneConfig", func() {
 				MetalLB: &metal.MetalLBConfig{
 					IPAddressPools: []metal.MetalLBIPAddressPool{
 						{Name: "public", Addresses: []string{"192.0.2.0/28", "192.0.2.100-192.0.2.120"}},
-						{Name: "v6", Addresses: []string{"2001:db8:2::/120", "2001:db8:3::1 - 2001:db8:3::ff"}, AutoAssign: ptr.To(false)},
+						{Name: "v6", Addresses: []string{"198.51.100.0/28", "198.51.100.100 - 198.51.100.110"}, AutoAssign: ptr.To(false)},
 					},
 					L2: &metal.MetalLBL2Advertisement{IPAddressPools: []string{"public"}, Interfaces: []string{"eth0"}},
 				},
@@ -117,6 +117,7 @@ var _ = Describe("ControlPlaneConfig", func() {
 		Entry("pod prefix size above 128 on IPv6", func(c *metal.ControlPlaneConfig, n *core.Networking) {
 			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](129)
 			n.IPFamilies, n.Pods, n.Nodes = []core.IPFamily{core.IPFamilyIPv6}, ptr.To("2001:db8:1::/48"), nil
+			c.LoadBalancer.MetalLB = nil // its pools are IPv4
 		}, fieldErr(invalid, "spec.provider.controlPlaneConfig.cloudControllerManager.podPrefixSize")),
 		Entry("pod prefix size not longer than the node network", func(c *metal.ControlPlaneConfig, n *core.Networking) {
 			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](16)
@@ -134,6 +135,7 @@ var _ = Describe("ControlPlaneConfig", func() {
 		Entry("pod prefix size 64 on IPv6", func(c *metal.ControlPlaneConfig, n *core.Networking) {
 			c.CloudControllerManager.PodPrefixSize = ptr.To[int32](64)
 			n.IPFamilies, n.Pods, n.Nodes = []core.IPFamily{core.IPFamilyIPv6}, ptr.To("2001:db8:ff::/56"), ptr.To("2001:db8:100::/48")
+			c.LoadBalancer.MetalLB = nil // its pools are IPv4
 		}),
 		Entry("pod prefix size on dual-stack", func(c *metal.ControlPlaneConfig, n *core.Networking) {
 			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv4, core.IPFamilyIPv6}
@@ -149,7 +151,9 @@ var _ = Describe("ControlPlaneConfig", func() {
 		}, fieldErr(required, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.apiGroup"),
 			fieldErr(required, "spec.provider.controlPlaneConfig.cloudControllerManager.networking.ipamKind.kind")),
 		Entry("metalLoadBalancer together with MetalLB", func(c *metal.ControlPlaneConfig, n *core.Networking) {
-			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv6}
+			// Dual-stack with IPv6 first: the metal load balancer's requirement, and the pools' IPv4 family is run.
+			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv6, core.IPFamilyIPv4}
+			c.CloudControllerManager.PodPrefixSize = nil
 			c.LoadBalancer.MetalLoadBalancer = &metal.MetalLoadBalancerConfig{VNI: 100, MetalBondServer: "[2001:db8::10]:4711"}
 		}, fieldErr(forbidden, lb+".metallb")),
 		Entry("MetalLB BGP together with Calico BGP", func(c *metal.ControlPlaneConfig, _ *core.Networking) {

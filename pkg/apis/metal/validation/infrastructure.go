@@ -3,6 +3,7 @@ package validation
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -13,13 +14,17 @@ import (
 )
 
 // ValidateInfrastructureConfig validates the providerConfig of a shoot's infrastructure. networking may be nil;
-// when it is given, the node networks must not overlap the shoot's pod and service networks.
+// when it is given, the node networks must lie within the shoot's nodes network and must not overlap its pod and
+// service networks.
 func ValidateInfrastructureConfig(cfg *metal.InfrastructureConfig, networking *core.Networking, fldPath *field.Path) field.ErrorList {
 	if cfg == nil {
 		return nil
 	}
 	allErrs := field.ErrorList{}
 	networksPath := fldPath.Child("networks")
+	if networking != nil && networking.Nodes == nil && len(cfg.Networks) > 0 {
+		allErrs = append(allErrs, field.Required(field.NewPath("spec", "networking", "nodes"), fmt.Sprintf("must be set and contain the node networks of %s", networksPath)))
+	}
 	names := map[string]bool{}
 	prefixes := make([]netip.Prefix, len(cfg.Networks))
 	for i, network := range cfg.Networks {
@@ -36,7 +41,12 @@ func ValidateInfrastructureConfig(cfg *metal.InfrastructureConfig, networking *c
 			prefixes[i] = prefix
 			if prefix.IsValid() {
 				allErrs = append(allErrs, validateNoOverlap(prefix, prefixes[:i], networksPath, cidrPath)...)
-				allErrs = append(allErrs, validateNoOverlapWithShootNetworks(prefix, networking, cidrPath)...)
+				overlapErrs := validateNoOverlapWithShootNetworks(prefix, networking, cidrPath)
+				if len(overlapErrs) == 0 {
+					// A network in the pod or service network is outside the nodes network too; one error says it.
+					overlapErrs = validateWithinNodeNetwork(prefix, networking, cidrPath)
+				}
+				allErrs = append(allErrs, overlapErrs...)
 			}
 		}
 
@@ -83,6 +93,38 @@ func validateNoOverlapWithShootNetworks(prefix netip.Prefix, networking *core.Ne
 		}
 	}
 	return allErrs
+}
+
+// validateWithinNodeNetwork keeps the node networks inside the shoot's spec.networking.nodes: the machines get
+// their addresses from them, and Gardener allows and routes only the nodes network for node traffic (network
+// policies, the VPN, the seed's egress rules), so a machine with an address outside it cannot reach the control
+// plane. A shoot with node networks must therefore declare spec.networking.nodes.
+func validateWithinNodeNetwork(prefix netip.Prefix, networking *core.Networking, cidrPath *field.Path) field.ErrorList {
+	if networking == nil {
+		return nil
+	}
+	nodesPath := field.NewPath("spec", "networking", "nodes")
+	if networking.Nodes == nil {
+		// Reported once for all networks by ValidateInfrastructureConfig.
+		return nil
+	}
+	nodes, err := netip.ParsePrefix(*networking.Nodes)
+	if err != nil {
+		// Gardener's own validation reports an invalid nodes network.
+		return nil
+	}
+	if nodes.Addr().Is4() != prefix.Addr().Is4() {
+		// spec.networking.nodes holds one family; the other family of a dual-stack shoot has no declared range.
+		family := prefixRange(prefix).family()
+		if families := shootIPFamilies(networking); !slices.Contains(families, family) {
+			return field.ErrorList{field.Invalid(cidrPath, prefix.String(), fmt.Sprintf("is an %s network but spec.networking.ipFamilies is %v", family, families))}
+		}
+		return nil
+	}
+	if nodes.Bits() > prefix.Bits() || !nodes.Contains(prefix.Addr()) {
+		return field.ErrorList{field.Invalid(cidrPath, prefix.String(), fmt.Sprintf("must lie within %s (%s): the machines' addresses are taken from it", nodesPath, *networking.Nodes))}
+	}
+	return nil
 }
 
 // ValidateInfrastructureConfigUpdate validates a change of the infrastructure providerConfig. Networks may be

@@ -22,7 +22,12 @@ var _ = Describe("InfrastructureConfig", func() {
 		}}
 	}
 	newNetworking := func() *core.Networking {
-		return &core.Networking{Pods: ptr.To("100.96.0.0/11"), Services: ptr.To("100.64.0.0/13")}
+		return &core.Networking{
+			Nodes:      ptr.To("10.250.0.0/16"),
+			Pods:       ptr.To("100.96.0.0/11"),
+			Services:   ptr.To("100.64.0.0/13"),
+			IPFamilies: []core.IPFamily{core.IPFamilyIPv4, core.IPFamilyIPv6},
+		}
 	}
 
 	DescribeTable("#ValidateInfrastructureConfig",
@@ -57,6 +62,17 @@ var _ = Describe("InfrastructureConfig", func() {
 			fieldErr(invalid, "spec.provider.infrastructureConfig.networks[0].cidr")),
 		Entry("overlap with services", func(c *metal.InfrastructureConfig, _ *core.Networking) { c.Networks[0].CIDR = "100.64.0.0/24" }, false,
 			fieldErr(invalid, "spec.provider.infrastructureConfig.networks[0].cidr")),
+		Entry("network part of the nodes network", func(c *metal.InfrastructureConfig, _ *core.Networking) { c.Networks[0].CIDR = "10.250.64.0/18" }, false),
+		Entry("network larger than the nodes network", func(c *metal.InfrastructureConfig, _ *core.Networking) { c.Networks[0].CIDR = "10.248.0.0/14" }, false,
+			fieldErr(invalid, "spec.provider.infrastructureConfig.networks[0].cidr")),
+		Entry("network outside the nodes network", func(c *metal.InfrastructureConfig, _ *core.Networking) { c.Networks[0].CIDR = "10.251.0.0/16" }, false,
+			fieldErr(invalid, "spec.provider.infrastructureConfig.networks[0].cidr")),
+		Entry("network of a family the shoot does not run", func(_ *metal.InfrastructureConfig, n *core.Networking) {
+			n.IPFamilies = []core.IPFamily{core.IPFamilyIPv4}
+		}, false, fieldErr(invalid, "spec.provider.infrastructureConfig.networks[1].cidr")),
+		Entry("networks without spec.networking.nodes", func(_ *metal.InfrastructureConfig, n *core.Networking) { n.Nodes = nil }, false,
+			fieldErr(required, "spec.networking.nodes")),
+		Entry("nodes network ignored without networking", func(c *metal.InfrastructureConfig, _ *core.Networking) { c.Networks[0].CIDR = "10.251.0.0/16" }, true),
 		Entry("overlap with pods ignored without networking", func(c *metal.InfrastructureConfig, _ *core.Networking) { c.Networks[0].CIDR = "100.100.0.0/16" }, true),
 		Entry("wrong pool API group", func(c *metal.InfrastructureConfig, _ *core.Networking) {
 			c.Networks[0].IPAMPoolRef.APIGroup = "ipam.metal.ironcore.dev"

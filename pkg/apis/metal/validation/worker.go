@@ -69,7 +69,7 @@ func validateExtraIgnition(ignition *metal.IgnitionConfig, resources []core.Name
 	case ignition.Raw != "" && ignition.SecretRef != "":
 		return field.ErrorList{field.Forbidden(fldPath.Child("secretRef"), "must not be set together with raw")}
 	case ignition.Raw != "":
-		return validateIgnition(ignition.Raw, fldPath.Child("raw"))
+		return validateIgnition(ignition.Raw, !ignition.Override, fldPath.Child("raw"))
 	}
 
 	secretRefPath := fldPath.Child("secretRef")

@@ -28,7 +28,7 @@ var _ = Describe("Workers", func() {
 
 	newConfig := func() *metal.WorkerConfig {
 		return &metal.WorkerConfig{
-			ExtraIgnition:     &metal.IgnitionConfig{Raw: "storage:\n  files: []\n"},
+			ExtraIgnition:     &metal.IgnitionConfig{Raw: "ignition:\n  version: 3.4.0\nstorage:\n  files: []\n"},
 			ExtraServerLabels: map[string]string{"metal.ironcore.dev/rack": "a1"},
 			ServerTolerations: []metal.ServerToleration{
 				{Key: "metal.ironcore.dev/maintenance", Operator: "Exists", Effect: "NoBind"},
