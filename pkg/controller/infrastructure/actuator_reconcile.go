@@ -15,6 +15,7 @@ import (
 
 	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
 	v1beta1helper "github.com/gardener/gardener/pkg/api/core/v1beta1/helper"
+	gardencore "github.com/gardener/gardener/pkg/apis/core"
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
@@ -35,6 +36,19 @@ const (
 
 var providerConfigPath = field.NewPath("spec", "providerConfig")
 
+// shootNetworking returns the shoot's networking in Gardener's internal form, so that the node networks are
+// checked against spec.networking at reconcile as they are at admission.
+func shootNetworking(cluster *extensionscontroller.Cluster) (*gardencore.Networking, error) {
+	if cluster == nil || cluster.Shoot == nil || cluster.Shoot.Spec.Networking == nil {
+		return nil, nil
+	}
+	networking := &gardencore.Networking{}
+	if err := gardencorev1beta1.Convert_v1beta1_Networking_To_core_Networking(cluster.Shoot.Spec.Networking, networking, nil); err != nil {
+		return nil, fmt.Errorf("converting the shoot's networking: %w", err)
+	}
+	return networking, nil
+}
+
 // Reconcile checks the shoot's access to the metal API and its IPAM pools, counts the Servers available to its
 // worker pools and reports what it found in the status and its conditions. Capacity informs and never fails the
 // reconcile. It writes the status only when it changed.
@@ -43,7 +57,11 @@ func (a *actuator) Reconcile(ctx context.Context, log logr.Logger, infra *extens
 	if err != nil {
 		return configurationProblem(fmt.Errorf("%s: %w", providerConfigPath, err))
 	}
-	if errs := validation.ValidateInfrastructureConfig(config, nil, providerConfigPath); len(errs) > 0 {
+	networking, err := shootNetworking(cluster)
+	if err != nil {
+		return err
+	}
+	if errs := validation.ValidateInfrastructureConfig(config, networking, providerConfigPath); len(errs) > 0 {
 		return configurationProblem(errs.ToAggregate())
 	}
 

@@ -44,6 +44,7 @@ type shoot struct {
 	seedNamespace, metalNamespace string
 	machineType                   string
 	uid                           types.UID
+	ipFamilies                    []gardencorev1beta1.IPFamily
 	hibernated, forceDelete       bool
 	infra                         *extensionsv1alpha1.Infrastructure
 }
@@ -195,14 +196,15 @@ var _ = Describe("Infrastructure controller", func() {
 
 	It("reports every node network of the InfrastructureConfig, of both IP families, in status.networking", func(ctx SpecContext) {
 		s := newShoot(ctx, allPermissions, serverPermissions)
+		s.ipFamilies = []gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv4, gardencorev1beta1.IPFamilyIPv6}
 		s.create(ctx, nil, &v1alpha1.InfrastructureConfig{Networks: []v1alpha1.Network{
-			{Name: "nodes", CIDR: "10.250.0.0/16"},
+			{Name: "nodes", CIDR: "10.250.0.0/17"},
 			{Name: "nodes-v6", CIDR: "2001:db8::/64"},
-			{Name: "storage", CIDR: "10.251.0.0/16"},
+			{Name: "storage", CIDR: "10.250.128.0/17"},
 		}})
 		s.expectSucceeded(ctx)
 		Expect(s.infra.Status.Networking).To(Equal(&extensionsv1alpha1.InfrastructureStatusNetworking{
-			Nodes:    []string{"10.250.0.0/16", "2001:db8::/64", "10.251.0.0/16"},
+			Nodes:    []string{"10.250.0.0/16", "10.250.0.0/17", "2001:db8::/64", "10.250.128.0/17"},
 			Pods:     []string{"100.96.0.0/11"},
 			Services: []string{"100.64.0.0/13"},
 		}))
@@ -324,6 +326,12 @@ var _ = Describe("Infrastructure controller", func() {
 		t.createRaw(ctx, nil, []byte(`{"apiVersion":"metal.provider.extensions.gardener.cloud/v1alpha1","kind":"InfrastructureConfig","netwerks":[]}`))
 		lastError = t.expectError(ctx, gardencorev1beta1.ErrorConfigurationProblem)
 		Expect(lastError.Description).To(ContainSubstring(`unknown field "netwerks"`))
+
+		By("a node network outside spec.networking.nodes, which admission would have rejected")
+		u := newShoot(ctx, allPermissions, serverPermissions)
+		u.create(ctx, nil, &v1alpha1.InfrastructureConfig{Networks: []v1alpha1.Network{{Name: "nodes", CIDR: "10.251.0.0/16"}}})
+		lastError = u.expectError(ctx, gardencorev1beta1.ErrorConfigurationProblem)
+		Expect(lastError.Description).To(ContainSubstring("spec.providerConfig.networks[0].cidr"))
 	})
 
 	It("writes nothing but Gardener's bookkeeping when reconciling an unchanged Infrastructure", func(ctx SpecContext) {
@@ -641,6 +649,7 @@ func (s *shoot) createRaw(ctx SpecContext, workers []gardencorev1beta1.Worker, p
 			Provider: gardencorev1beta1.Provider{Type: metal.Type, Workers: workers},
 			Networking: &gardencorev1beta1.Networking{
 				Nodes: ptr.To("10.250.0.0/16"), Pods: ptr.To("100.96.0.0/11"), Services: ptr.To("100.64.0.0/13"),
+				IPFamilies: s.ipFamilies,
 			},
 		},
 		Status: gardencorev1beta1.ShootStatus{TechnicalID: s.seedNamespace, IsHibernated: s.hibernated},
