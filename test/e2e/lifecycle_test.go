@@ -49,7 +49,7 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`added pool "short": 2 machines in zone-a`))
 		Expect(out).To(gbytes.Say(`infrastructure=Succeeded .*\| machines \[CrashLoopBackOff:2 Running:4\] .*\| nodes ready 4 .*\| ResourceExhausted 2`))
 		Expect(out).To(gbytes.Say(`the short pool is reported, the other pool runs`))
-		Expect(out).To(gbytes.Say(`short pool machines: CrashLoopBackOff ResourceExhausted: .*no free Server in zone zone-a matches selector landscape\.local/pool=short,metal\.ironcore\.dev/machine-type=m1\.large,topology\.kubernetes\.io/zone=zone-a`))
+		Expect(out).To(gbytes.Say(`short pool machines: CrashLoopBackOff ResourceExhausted: .*no free Server in zone zone-a matches selector landscape\.local/pool=short,metal\.ironcore\.dev/machine-type=m1\.large,topology\.kubernetes\.io/region=region-1,topology\.kubernetes\.io/zone=zone-a`))
 		Expect(out).To(gbytes.Say(`infrastructure status: pool short zone zone-a: 0 of 2 available`))
 		Expect(out).To(gbytes.Say(`shoot deleted`))
 		Expect(out).To(gbytes.Say(`nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes or DNS records; all 6 Servers Available`))
