@@ -116,7 +116,7 @@ func moduleDir(version string) (string, error) {
 	}
 	var info struct{ Dir string }
 	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
-		return "", fmt.Errorf("reading the module directory of %s@%s from %q: %v", module, version, out, err)
+		return "", fmt.Errorf("reading the module directory of %s@%s from %q: %w", module, version, out, err)
 	}
 	return info.Dir, nil
 }

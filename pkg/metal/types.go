@@ -40,7 +40,7 @@ const (
 	// metal cloud-controller-manager finds a Node's addresses by these labels (cloud-provider-metal
 	// pkg/cloudprovider/metal/instances_v2.go, getNodeAddresses).
 	ServerClaimNameLabel = "metal.ironcore.dev/server-claim-name"
-	// ServerClaimNamespaceLabel: see ServerClaimNameLabel.
+	// ServerClaimNamespaceLabel names the namespace of the ServerClaim an IPAddressClaim belongs to.
 	ServerClaimNamespaceLabel = "metal.ironcore.dev/server-claim-namespace"
 
 	// ZoneLabel is the Server label that names the zone of a Server.

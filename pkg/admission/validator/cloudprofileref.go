@@ -17,7 +17,7 @@ import (
 // cloudProfileRefPath is the path of the Shoot's reference to its CloudProfile or NamespacedCloudProfile; the
 // deprecated spec.cloudProfileName when only that is set.
 func cloudProfileRefPath(shoot *core.Shoot) *field.Path {
-	if shoot.Spec.CloudProfile == nil && shoot.Spec.CloudProfileName != nil {
+	if shoot.Spec.CloudProfile == nil && shoot.Spec.CloudProfileName != nil { //nolint:staticcheck // older shoots may still only name it there
 		return field.NewPath("spec", "cloudProfileName")
 	}
 	return field.NewPath("spec", "cloudProfile", "name")

@@ -107,7 +107,7 @@ var _ = Describe("Validators", func() {
 		})
 
 		It("reports a missing CloudProfile on the deprecated cloudProfileName", func() {
-			shoot.Spec.CloudProfile, shoot.Spec.CloudProfileName = nil, new("metal")
+			shoot.Spec.CloudProfile, shoot.Spec.CloudProfileName = nil, new("metal") //nolint:staticcheck // the deprecated field is what this case is about
 			Expect(val.Validate(ctx, shoot, nil)).To(MatchError(ContainSubstring(`spec.cloudProfileName: Not found: "metal"`)))
 		})
 

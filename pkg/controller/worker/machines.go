@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
@@ -366,8 +365,4 @@ func shootResources(shoot *gardencorev1beta1.Shoot) []core.NamedResourceReferenc
 		resources = append(resources, core.NamedResourceReference{Name: resource.Name, ResourceRef: resource.ResourceRef})
 	}
 	return resources
-}
-
-func sortedKeys(m map[string]string) []string {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -245,7 +245,7 @@ var _ = Describe("Client", func() {
 				Expect(errors.As(err, &rcodeErr)).To(BeTrue())
 				Expect(err.Error()).To(SatisfyAll(ContainSubstring(text), ContainSubstring(server.addr), ContainSubstring(zone)))
 				for _, other := range []error{ErrWrongZone, ErrUnauthenticated, ErrNotAllowed, ErrTransient, ErrConfiguration} {
-					if other == kind {
+					if errors.Is(other, kind) {
 						Expect(err).To(MatchError(kind))
 					} else {
 						Expect(err).NotTo(MatchError(other))

@@ -113,8 +113,9 @@ func (e *RcodeError) kind() error {
 
 // meaning explains the answer to the operator, so that the error says where to look.
 func (e *RcodeError) meaning() string {
-	switch e.kind() {
-	case ErrTransient:
+	kind := e.kind()
+	switch {
+	case errors.Is(kind, ErrTransient):
 		switch {
 		case e.TSIGError == dns.RcodeBadTime:
 			return fmt.Sprintf("the clocks of this host and the server differ by more than the TSIG fudge of %ds; retrying", tsigFudge)
@@ -122,9 +123,9 @@ func (e *RcodeError) meaning() string {
 			return fmt.Sprintf("the server refuses updates of the zone: its update policy does not allow them for key %s, or updates are suspended for now (a frozen zone); retrying", e.KeyName)
 		}
 		return "the server failed to answer the request; retrying"
-	case ErrNotAllowed:
+	case errors.Is(kind, ErrNotAllowed):
 		return fmt.Sprintf("the server accepts key %s but its update policy does not allow it to change this name and type", e.KeyName)
-	case ErrUnauthenticated:
+	case errors.Is(kind, ErrUnauthenticated):
 		if e.TSIGError == dns.RcodeBadKey {
 			return fmt.Sprintf("the server does not accept key %s for the zone: the key name or algorithm is unknown to it, or the key is not allowed in the zone", e.KeyName)
 		}
@@ -132,7 +133,7 @@ func (e *RcodeError) meaning() string {
 			return fmt.Sprintf("the server does not accept the signature of key %s and does not say why: the key name, TSIG secret or algorithm differs from the server's, or the clocks differ by more than %ds", e.KeyName, tsigFudge)
 		}
 		return fmt.Sprintf("the server does not accept the signature of key %s: the TSIG secret or algorithm differs from the server's", e.KeyName)
-	case ErrWrongZone:
+	case errors.Is(kind, ErrWrongZone):
 		if e.Rcode == dns.RcodeNotZone {
 			return "the name is not in the zone"
 		}

@@ -210,8 +210,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	report(os.Stdout, o, idle, loaded, first, unchanged)
-	return nil
+	return report(os.Stdout, o, idle, loaded, first, unchanged)
 }
 
 // measure runs one phase: it asks for a reconcile of every shoot's objects with ask, waits until all succeeded

@@ -33,7 +33,7 @@ func createShootNamespace() string {
 // createBackupEntry creates a BackupEntry of type metal named as Gardener names it: <shoot namespace>--<uid>.
 func createBackupEntry(shootNamespace, bucket string, secret *corev1.Secret) *extensionsv1alpha1.BackupEntry {
 	be := &extensionsv1alpha1.BackupEntry{
-		ObjectMeta: metav1.ObjectMeta{Name: shootNamespace + "--" + string(uuidLike())},
+		ObjectMeta: metav1.ObjectMeta{Name: shootNamespace + "--" + uuidLike()},
 		Spec: extensionsv1alpha1.BackupEntrySpec{
 			DefaultSpec: extensionsv1alpha1.DefaultSpec{Type: metal.Type},
 			Region:      region,

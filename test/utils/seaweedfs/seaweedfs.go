@@ -19,7 +19,7 @@ import (
 	"strconv"
 	"time"
 
-	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
 )
 
@@ -48,20 +48,20 @@ type Server struct {
 // Start starts `weed server` from SEAWEEDFS_ASSETS (hack/seaweedfs.sh) with two admin identities and a
 // TLS certificate for 127.0.0.1 signed by a CA of its own, waits until the S3 gateway answers and registers
 // its shutdown with cleanup.
-func Start(g Gomega, cleanup func(func())) *Server {
+func Start(g gomega.Gomega, cleanup func(func())) *Server {
 	assets := os.Getenv("SEAWEEDFS_ASSETS")
-	g.Expect(assets).NotTo(BeEmpty(),
+	g.Expect(assets).NotTo(gomega.BeEmpty(),
 		"SEAWEEDFS_ASSETS is not set: run the suite with SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh) (or via hack/test.sh)")
 	dir, err := os.MkdirTemp("", "seaweedfs-")
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	cleanup(func() { _ = os.RemoveAll(dir) })
 
 	config := map[string]any{"identities": []map[string]any{
 		s3Identity("gardener", GardenerIdentity), s3Identity("other", OtherIdentity),
 	}}
 	configJSON, err := json.Marshal(config)
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(os.WriteFile(filepath.Join(dir, "s3.json"), configJSON, 0o600)).To(Succeed())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	g.Expect(os.WriteFile(filepath.Join(dir, "s3.json"), configJSON, 0o600)).To(gomega.Succeed())
 	caCert := writeServerCertificate(g, dir)
 
 	ports := freePorts(g, 9)
@@ -76,11 +76,11 @@ func Start(g Gomega, cleanup func(func())) *Server {
 		"-s3.cert.file=" + filepath.Join(dir, "tls.crt"), "-s3.key.file=" + filepath.Join(dir, "tls.key"),
 	}
 	log, err := os.Create(filepath.Join(dir, "weed.log"))
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	cmd := exec.Command(filepath.Join(assets, "weed"), args...)
 	cmd.Dir = dir
 	session, err := gexec.Start(cmd, log, log)
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	cleanup(func() {
 		session.Terminate()
 		if !waitExited(session, 10*time.Second) {
@@ -103,7 +103,7 @@ func Start(g Gomega, cleanup func(func())) *Server {
 			return err
 		}
 		return resp.Body.Close()
-	}).WithTimeout(60*time.Second).WithPolling(250*time.Millisecond).Should(Succeed(), "SeaweedFS did not start; see %s", log.Name())
+	}).WithTimeout(60*time.Second).WithPolling(250*time.Millisecond).Should(gomega.Succeed(), "SeaweedFS did not start; see %s", log.Name())
 	return s
 }
 
@@ -138,26 +138,26 @@ func s3Identity(name string, id Identity) map[string]any {
 }
 
 // freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(g Gomega, n int) []string {
+func freePorts(g gomega.Gomega, n int) []string {
 	ports := make([]string, 0, n)
 	listeners := make([]net.Listener, 0, n)
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(err).NotTo(gomega.HaveOccurred())
 		listeners = append(listeners, l)
 		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 	}
 	for _, l := range listeners {
-		g.Expect(l.Close()).To(Succeed())
+		g.Expect(l.Close()).To(gomega.Succeed())
 	}
 	return ports
 }
 
 // writeServerCertificate writes tls.crt and tls.key for 127.0.0.1, signed by a new CA, into dir and returns the
 // CA certificate as PEM.
-func writeServerCertificate(g Gomega, dir string) []byte {
+func writeServerCertificate(g gomega.Gomega, dir string) []byte {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	caTemplate := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "backup test CA"},
@@ -168,12 +168,12 @@ func writeServerCertificate(g Gomega, dir string) []byte {
 		BasicConstraintsValid: true,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	caCert, err := x509.ParseCertificate(caDER)
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	template := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "127.0.0.1"},
@@ -184,19 +184,19 @@ func writeServerCertificate(g Gomega, dir string) []byte {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, template, caCert, &key.PublicKey, caKey)
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	keyDER, err := x509.MarshalECPrivateKey(key)
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 
-	g.Expect(os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)).To(Succeed())
-	g.Expect(os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)).To(Succeed())
+	g.Expect(os.WriteFile(filepath.Join(dir, "tls.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)).To(gomega.Succeed())
+	g.Expect(os.WriteFile(filepath.Join(dir, "tls.key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)).To(gomega.Succeed())
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 }
 
 // NewCACert returns a PEM CA certificate that signed nothing the store presents.
-func NewCACert(g Gomega) []byte {
+func NewCACert(g gomega.Gomega) []byte {
 	dir, err := os.MkdirTemp("", "other-ca-")
-	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(err).NotTo(gomega.HaveOccurred())
 	defer func() { _ = os.RemoveAll(dir) }()
 	return writeServerCertificate(g, dir)
 }
