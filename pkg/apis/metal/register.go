@@ -33,6 +33,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&CloudProfileConfig{},
 		&InfrastructureConfig{},
 		&InfrastructureStatus{},
+		&BackupBucketStatus{},
 		&ControlPlaneConfig{},
 		&WorkerConfig{},
 		&WorkerStatus{},

@@ -12,6 +12,8 @@ import (
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
+	api "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/helper"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 	"github.com/openkcm/gardener-extension-provider-metal/test/utils/seaweedfs"
 )
@@ -40,6 +42,17 @@ var _ = Describe("BackupBucket", func() {
 		Expect(admin.BucketExists(ctx, bb.Name)).To(BeTrue())
 		Expect(testClient.Get(ctx, client.ObjectKeyFromObject(secret), secret)).To(Succeed())
 		Expect(secret.Finalizers).To(ContainElement("extensions.gardener.cloud/backupbucket"))
+
+		By("reporting where the bucket is, and nothing of the credentials, in the providerStatus")
+		status, err := helper.BackupBucketStatusFromRaw(bb.Status.ProviderStatus)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).To(Equal(&api.BackupBucketStatus{
+			TypeMeta:   status.TypeMeta,
+			BucketName: bb.Name,
+			Region:     region,
+			Endpoint:   store.HTTPEndpoint,
+		}))
+		Expect(string(bb.Status.ProviderStatus.Raw)).NotTo(ContainSubstring(seaweedfs.GardenerIdentity.SecretKey))
 
 		By("deleting the BackupBucket with objects in the bucket")
 		putObjects(admin, bb.Name, "shoot--dev--a--uid/", 1200)

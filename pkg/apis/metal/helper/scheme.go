@@ -85,6 +85,19 @@ func InfrastructureStatusFromRaw(raw *runtime.RawExtension) (*metal.Infrastructu
 	return status, nil
 }
 
+// BackupBucketStatusFromRaw decodes the providerStatus of a BackupBucket. It returns nil without an error when
+// there is no status yet.
+func BackupBucketStatusFromRaw(raw *runtime.RawExtension) (*metal.BackupBucketStatus, error) {
+	if isEmpty(raw) {
+		return nil, nil
+	}
+	status := &metal.BackupBucketStatus{}
+	if err := decode(raw.Raw, "BackupBucketStatus", status); err != nil {
+		return nil, err
+	}
+	return status, nil
+}
+
 // WorkerStatusFromRaw decodes the providerStatus of a Worker. It returns nil without an error when there is no
 // status yet.
 func WorkerStatusFromRaw(raw *runtime.RawExtension) (*metal.WorkerStatus, error) {

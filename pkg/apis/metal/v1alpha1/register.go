@@ -35,6 +35,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&CloudProfileConfig{},
 		&InfrastructureConfig{},
 		&InfrastructureStatus{},
+		&BackupBucketStatus{},
 		&ControlPlaneConfig{},
 		&WorkerConfig{},
 		&WorkerStatus{},
