@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: builds what the local landscape runs (the envtest binaries, metal-operator and its mock BMC, the
-# extension, the machine-controller-manager and the metal driver) and runs it. Ctrl-C stops it; --keep=false
+# extension, the machine-controller-manager and the metal driver, SeaweedFS) and runs it. Ctrl-C stops it; --keep=false
 # deletes the shoot again once its machines run and checks that nothing is left. More flags: go run ./hack/landscape -h.
 set -euo pipefail
 
@@ -9,7 +9,9 @@ cd "$root"
 
 KUBEBUILDER_ASSETS=$(hack/envtest.sh)
 METAL_OPERATOR_ASSETS=$(hack/metal-operator.sh)
-export KUBEBUILDER_ASSETS METAL_OPERATOR_ASSETS
+# SeaweedFS, the landscape's S3-compatible store for the BackupBucket and BackupEntry (a long first build).
+SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh)
+export KUBEBUILDER_ASSETS METAL_OPERATOR_ASSETS SEAWEEDFS_ASSETS
 mkdir -p bin
 go build -o bin/gardener-extension-provider-metal ./cmd/gardener-extension-provider-metal
 go build -o bin/machine-controller-manager-provider-metal ./cmd/machine-controller-manager-provider-metal

@@ -85,6 +85,7 @@ type landscape struct {
 	shoot   client.Client
 	metal   *metalapi.MetalAPI
 	bind    *bind
+	backups *backups
 	started time.Time
 	procs   []*process
 }
@@ -173,6 +174,14 @@ func (l *landscape) run(ctx context.Context) error {
 	if err := l.applyShoot(ctx); err != nil {
 		return err
 	}
+	if err := l.startBackups(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if l.backups != nil {
+			l.backups.stop()
+		}
+	}()
 	if err := l.startMachineControllerManager(ctx); err != nil {
 		return err
 	}

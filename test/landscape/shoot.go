@@ -237,7 +237,10 @@ func (l *landscape) deleteShoot(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return l.checkLeftovers(ctx)
+	if err := l.checkLeftovers(ctx); err != nil {
+		return err
+	}
+	return l.deleteBackups(ctx)
 }
 
 func (l *landscape) checkLeftovers(ctx context.Context) error {
