@@ -125,11 +125,32 @@ func (c *Cache) Get(owner string, region *api.RegionConfig, creds *Credentials) 
 	return result, nil
 }
 
-// Forget drops the owner's client, e.g. once its shoot is deleted.
+// Forget drops the owner's client, e.g. once its shoot is deleted. When the server's shared requests (discovery,
+// the Server watch) ran with the owner's token, they move to the token of another confirmed client of that server:
+// a deleted shoot's token is revoked soon, and the shared watch would then fail until some other shoot's
+// credentials changed.
 func (c *Cache) Forget(owner string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	forgotten := c.owners[owner]
 	delete(c.owners, owner)
+	if forgotten == nil {
+		return
+	}
+	server := forgotten.server
+	if current := server.token.Load(); current == nil || *current != forgotten.token {
+		return
+	}
+	for _, other := range c.owners {
+		if other.server == server && other.confirmed.Load() != nil {
+			token := other.token
+			server.token.Store(&token)
+			return
+		}
+	}
+	// No other confirmed client: the next client's token is used until one is confirmed.
+	server.token.Store(nil)
+	server.confirmed.Store(false)
 }
 
 // server returns the entry of the metal API server of the configuration, creating it on first use.

@@ -47,4 +47,31 @@ var _ = Describe("Cache", func() {
 		_, ok = rotated.Confirmed("perms")
 		Expect(ok).To(BeFalse())
 	})
+
+	It("moves the shared requests to another confirmed client's token when the client using its token is forgotten", func() {
+		cache := metalclient.NewCache()
+		a, err := cache.Get("shoot--a", region, &metalclient.Credentials{Namespace: "a", Token: "ta"})
+		Expect(err).NotTo(HaveOccurred())
+		b, err := cache.Get("shoot--b", region, &metalclient.Credentials{Namespace: "b", Token: "tb"})
+		Expect(err).NotTo(HaveOccurred())
+		b.Confirm("perms", nil)
+		a.Confirm("perms", nil)
+		Expect(metalclient.SharedToken(a)).To(Equal("ta"))
+
+		By("forgetting a client whose token is not in use changes nothing")
+		c, err := cache.Get("shoot--c", region, &metalclient.Credentials{Namespace: "c", Token: "tc"})
+		Expect(err).NotTo(HaveOccurred())
+		cache.Forget("shoot--c")
+		Expect(metalclient.SharedToken(c)).To(Equal("ta"))
+
+		By("forgetting the client whose token is in use hands over to the other confirmed one")
+		cache.Forget("shoot--a")
+		Expect(metalclient.SharedToken(b)).To(Equal("tb"))
+
+		By("with no confirmed client left, the next client's token is used")
+		cache.Forget("shoot--b")
+		d, err := cache.Get("shoot--d", region, &metalclient.Credentials{Namespace: "d", Token: "td"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(metalclient.SharedToken(d)).To(Equal("td"))
+	})
 })
