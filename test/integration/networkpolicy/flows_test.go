@@ -25,7 +25,11 @@ type flow struct {
 }
 
 func (f flow) String() string {
-	return fmt.Sprintf("%s -> %s %s/%d", f.from, f.to, f.protocol, f.port)
+	port := fmt.Sprint(f.port)
+	if f.port == 0 {
+		port = "<endpoint port>"
+	}
+	return fmt.Sprintf("%s -> %s %s/%s", f.from, f.to, f.protocol, port)
 }
 
 func tcp(from, to string, port int) flow {
@@ -61,6 +65,9 @@ var requiredFlows = []flow{
 	udp("cloud-controller-manager", "node-local-dns", 53),
 	tcp("cloud-controller-manager", "metal API (public)", 443),
 	tcp("cloud-controller-manager", "metal API (private)", 443),
+	// The metal API inside the seed: the runtime cluster's kube-apiserver (at its endpoint's port) or a Service.
+	tcp("cloud-controller-manager (metal API = runtime kube-apiserver)", "runtime kube-apiserver", 0),
+	tcp("cloud-controller-manager (metal API = seed Service)", "metal API (seed Service)", 443),
 	tcp("metal-load-balancer-controller-manager", "shoot kube-apiserver", 443),
 	udp("metal-load-balancer-controller-manager", "coredns", 53),
 	tcp("metal-load-balancer-controller-manager", "coredns", 53),
@@ -76,6 +83,10 @@ var requiredFlows = []flow{
 var deniedFlows = []flow{
 	tcp("random pod", "cloud-controller-manager", 10258),
 	tcp("random pod", "extension", 8080),
+	// gardener-resource-manager creates no policies for a Service in a namespace it does not handle (its namespace
+	// selectors: garden, shoot, extension and istio namespaces, plus gardenlet's additionalNamespaceSelectors), so the
+	// CCM's egress label allows nothing; docs/operations/operations.md says so.
+	tcp("cloud-controller-manager (metal API = Service in an unhandled namespace)", "metal API (Service in an unhandled namespace)", 443),
 }
 
 var _ = Describe("Gardener's NetworkPolicies", Ordered, func() {
@@ -87,7 +98,7 @@ var _ = Describe("Gardener's NetworkPolicies", Ordered, func() {
 		By("waiting for gardenlet's policies in every namespace our workloads run in")
 		gardenletPolicies := []string{"deny-all", "allow-to-dns", "allow-to-runtime-apiserver", "allow-to-public-networks", "allow-to-private-networks", "allow-to-blocked-cidrs"}
 		Eventually(func(g Gomega) {
-			for _, namespace := range []string{v1beta1constants.GardenNamespace, s.extensionNamespace, s.shootNamespace} {
+			for _, namespace := range append([]string{v1beta1constants.GardenNamespace, s.extensionNamespace}, s.shootNamespaces...) {
 				g.Expect(policyNames(ctx, g, namespace)).To(ContainElements(gardenletPolicies), namespace)
 			}
 		}).WithTimeout(time.Minute).Should(Succeed())
@@ -133,6 +144,9 @@ func (s *seed) evaluate(ctx SpecContext, g Gomega, f flow) (*matcher.AllowedResu
 	from, to := s.endpoints[f.from], s.endpoints[f.to]
 	g.Expect(from).NotTo(BeNil(), f.from)
 	g.Expect(to).NotTo(BeNil(), f.to)
+	if f.port == 0 {
+		f.port = to.port
+	}
 
 	result := matcher.BuildNetworkPolicies(false, netpols).IsTrafficAllowed(&matcher.Traffic{
 		Source:           from.trafficPeer(),

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -18,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/apimachinery/pkg/version"
@@ -52,6 +52,8 @@ type endpoint struct {
 	namespace *corev1.Namespace
 	pod       *corev1.Pod
 	ip        string
+	// port is the port a flow reaches when it names none (an API server's endpoint).
+	port int
 }
 
 // seed holds the endpoints of the landscape the specs evaluate flows between, by name.
@@ -60,6 +62,8 @@ type seed struct {
 	nextIP    int
 	// namespaces whose policies the flows depend on.
 	extensionNamespace, shootNamespace, otherNamespace string
+	// shootNamespaces are all shoot namespaces.
+	shootNamespaces []string
 }
 
 func (s *seed) external(name, ip string) {
@@ -70,11 +74,11 @@ func (s *seed) external(name, ip string) {
 func (s *seed) runPod(ctx SpecContext, name string, namespace *corev1.Namespace, template corev1.PodTemplateSpec) {
 	s.nextIP++
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace.Name, GenerateName: strings.ToLower(strings.ReplaceAll(name, " ", "-")) + "-", Labels: template.Labels, Annotations: template.Annotations},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace.Name, GenerateName: "pod-", Labels: template.Labels, Annotations: template.Annotations},
 		Spec:       template.Spec,
 	}
 	if len(pod.Spec.Containers) == 0 {
-		pod.Spec.Containers = []corev1.Container{{Name: "main", Image: "registry.example.com/" + pod.GenerateName + "image:v1"}}
+		pod.Spec.Containers = []corev1.Container{{Name: "main", Image: "registry.example.com/main:v1"}}
 	}
 	ExpectWithOffset(1, testClient.Create(ctx, pod)).To(Succeed(), name)
 	s.endpoints[name] = &endpoint{namespace: namespace, pod: pod, ip: fmt.Sprintf("10.1.0.%d", s.nextIP)}
@@ -113,25 +117,8 @@ func deploySeed(ctx SpecContext) *seed {
 	})
 
 	By("reconciling a ControlPlane and deploying its seed chart into the shoot namespace")
-	s.shootNamespace = "shoot--test--" + rand.String(5)
-	// The shoot namespace's labels: pkg/gardenlet/operation/botanist/namespaces.go.
-	shootNamespace := s.namespace(ctx, s.shootNamespace, map[string]string{
-		v1beta1constants.GardenRole:                      v1beta1constants.GardenRoleShoot,
-		v1beta1constants.LabelSeedProvider:               metal.Type,
-		v1beta1constants.LabelShootProvider:              metal.Type,
-		v1beta1constants.LabelNetworkingProvider:         "cilium",
-		v1beta1constants.LabelExtensionPrefix + "metal":  "true",
-		v1beta1constants.LabelBackupProvider:             metal.Type,
-		resourcesv1alpha1.HighAvailabilityConfigConsider: "true",
-	})
-	for _, workload := range s.reconcileControlPlane(ctx) {
-		switch obj := workload.(type) {
-		case *appsv1.Deployment:
-			s.runPod(ctx, obj.Name, shootNamespace, obj.Spec.Template)
-		case *corev1.Service:
-			Expect(testClient.Create(ctx, obj)).To(Succeed(), obj.Name)
-		}
-	}
+	shootNamespace := s.deployShoot(ctx, "", "https://metal.example.com")
+	s.shootNamespace = shootNamespace.Name
 
 	By("deploying the shoot's kube-apiserver Service and pod as Gardener does")
 	Expect(apiserverexposure.NewService(GinkgoLogr, testClient, s.shootNamespace, &apiserverexposure.ServiceValues{}, nil, nil, nil, nil,
@@ -161,6 +148,21 @@ func deploySeed(ctx SpecContext) *seed {
 	s.otherNamespace = "other-" + rand.String(5)
 	s.runPod(ctx, "random pod", s.namespace(ctx, s.otherNamespace, nil), corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "random"}}})
 
+	By("running shoots whose metal API is in the seed, in each way the CCM's egress label supports")
+	// The runtime cluster's own API server: allow-to-runtime-apiserver allows the endpoints of default/kubernetes.
+	s.deployShoot(ctx, " (metal API = runtime kube-apiserver)", "https://kubernetes.default.svc")
+	// gardenlet's allow-to-runtime-apiserver is built from these Endpoints (pkg/controller/networkpolicy/reconciler.go).
+	endpoints := &corev1.Endpoints{} //nolint:staticcheck // what gardenlet reads
+	Expect(testClient.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceDefault, Name: "kubernetes"}, endpoints)).To(Succeed())
+	Expect(endpoints.Subsets).NotTo(BeEmpty())
+	s.endpoints["runtime kube-apiserver"] = &endpoint{ip: endpoints.Subsets[0].Addresses[0].IP, port: int(endpoints.Subsets[0].Ports[0].Port)}
+	// A Service of the seed, annotated as docs/operations/operations.md says, in the garden namespace (which the seed's
+	// gardener-resource-manager handles) and in a namespace it does not handle.
+	s.runMetalAPIService(ctx, "metal API (seed Service)", garden)
+	s.deployShoot(ctx, " (metal API = seed Service)", "https://metal-api.garden.svc")
+	s.runMetalAPIService(ctx, "metal API (Service in an unhandled namespace)", s.namespace(ctx, "metal-system", nil))
+	s.deployShoot(ctx, " (metal API = Service in an unhandled namespace)", "https://metal-api.metal-system.svc.cluster.local")
+
 	// Addresses outside the cluster. The seed's (or garden's) kube-apiserver is not a pod of the seed: it calls the
 	// webhooks from an address of its own.
 	s.external("seed kube-apiserver", "203.0.113.50")
@@ -169,6 +171,21 @@ func deploySeed(ctx SpecContext) *seed {
 	s.external("metal API (public)", "203.0.113.10")
 	s.external("metal API (private)", "10.20.30.40")
 	return s
+}
+
+// runMetalAPIService runs a metal API behind the Service metal-api in a namespace of the seed, annotated so that
+// gardener-resource-manager allows the shoot namespaces to reach it.
+func (s *seed) runMetalAPIService(ctx SpecContext, name string, namespace *corev1.Namespace) {
+	labels := map[string]string{"app": "metal-api"}
+	Expect(testClient.Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace.Name, Name: "metal-api", Annotations: map[string]string{
+			resourcesv1alpha1.NetworkingNamespaceSelectors: `[{"matchLabels":{"gardener.cloud/role":"shoot"}}]`,
+		}},
+		Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt32(443), Protocol: corev1.ProtocolTCP}}},
+	})).To(Succeed())
+	s.runPod(ctx, name, namespace, corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+		Name: "apiserver", Image: "registry.example.com/metal-apiserver:v1", Ports: []corev1.ContainerPort{{Name: "https", ContainerPort: 443, Protocol: corev1.ProtocolTCP}},
+	}}}})
 }
 
 // kubeAPIServerPodLabels are the labels of a kube-apiserver pod (pkg/component/kubernetes/apiserver/deployment.go).
@@ -225,16 +242,41 @@ func (s *seed) deployChart(ctx SpecContext, name string, namespace *corev1.Names
 	}
 }
 
-// reconcileControlPlane reconciles a ControlPlane of a shoot whose metal API is outside the seed and returns the
+// deployShoot creates a shoot namespace, reconciles a ControlPlane whose metal API is at metalServer and deploys its
+// seed chart there. The pods are named after their Deployments, followed by suffix.
+func (s *seed) deployShoot(ctx SpecContext, suffix, metalServer string) *corev1.Namespace {
+	// The shoot namespace's labels: pkg/gardenlet/operation/botanist/namespaces.go.
+	namespace := s.namespace(ctx, "shoot--test--"+rand.String(5), map[string]string{
+		v1beta1constants.GardenRole:                      v1beta1constants.GardenRoleShoot,
+		v1beta1constants.LabelSeedProvider:               metal.Type,
+		v1beta1constants.LabelShootProvider:              metal.Type,
+		v1beta1constants.LabelNetworkingProvider:         "cilium",
+		v1beta1constants.LabelExtensionPrefix + "metal":  "true",
+		v1beta1constants.LabelBackupProvider:             metal.Type,
+		resourcesv1alpha1.HighAvailabilityConfigConsider: "true",
+	})
+	s.shootNamespaces = append(s.shootNamespaces, namespace.Name)
+	for _, workload := range reconcileControlPlane(ctx, namespace.Name, metalServer) {
+		switch obj := workload.(type) {
+		case *appsv1.Deployment:
+			s.runPod(ctx, obj.Name+suffix, namespace, obj.Spec.Template)
+		case *corev1.Service:
+			Expect(testClient.Create(ctx, obj)).To(Succeed(), obj.Name)
+		}
+	}
+	return namespace
+}
+
+// reconcileControlPlane reconciles a ControlPlane of a shoot whose metal API is at metalServer and returns the
 // Deployments and Services of its seed ManagedResource, which gardener-resource-manager would apply.
-func (s *seed) reconcileControlPlane(ctx SpecContext) []client.Object {
+func reconcileControlPlane(ctx SpecContext, shootNamespace, metalServer string) []client.Object {
 	// The cloudprovider secret as gardenlet creates it and the cloudprovider webhook completes it.
 	Expect(testClient.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: s.shootNamespace, Name: v1beta1constants.SecretNameCloudProvider},
+		ObjectMeta: metav1.ObjectMeta{Namespace: shootNamespace, Name: v1beta1constants.SecretNameCloudProvider},
 		Data: map[string][]byte{
-			metal.NamespaceKey:  []byte("metal-" + s.shootNamespace),
+			metal.NamespaceKey:  []byte("metal-" + shootNamespace),
 			metal.TokenKey:      []byte("token"),
-			metal.KubeconfigKey: metalKubeconfig("https://metal.example.com"),
+			metal.KubeconfigKey: metalKubeconfig(metalServer),
 		},
 	})).To(Succeed())
 	cloudProfile := &gardencorev1beta1.CloudProfile{
@@ -258,11 +300,11 @@ func (s *seed) reconcileControlPlane(ctx SpecContext) []client.Object {
 				IPFamilies: []gardencorev1beta1.IPFamily{gardencorev1beta1.IPFamilyIPv6},
 			},
 		},
-		Status: gardencorev1beta1.ShootStatus{TechnicalID: s.shootNamespace},
+		Status: gardencorev1beta1.ShootStatus{TechnicalID: shootNamespace},
 	}
 	seedObj := &gardencorev1beta1.Seed{TypeMeta: metav1.TypeMeta{APIVersion: gardencorev1beta1.SchemeGroupVersion.String(), Kind: "Seed"}}
 	Expect(testClient.Create(ctx, &extensionsv1alpha1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Name: s.shootNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: shootNamespace},
 		Spec: extensionsv1alpha1.ClusterSpec{
 			CloudProfile: runtime.RawExtension{Raw: encode(cloudProfile)},
 			Seed:         &runtime.RawExtension{Raw: encode(seedObj)},
@@ -272,14 +314,14 @@ func (s *seed) reconcileControlPlane(ctx SpecContext) []client.Object {
 
 	cp := &extensionsv1alpha1.ControlPlane{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace:   s.shootNamespace,
+			Namespace:   shootNamespace,
 			Name:        "shoot",
 			Annotations: map[string]string{v1beta1constants.GardenerOperation: v1beta1constants.GardenerOperationReconcile},
 		},
 		Spec: extensionsv1alpha1.ControlPlaneSpec{
 			DefaultSpec: extensionsv1alpha1.DefaultSpec{Type: metal.Type, ProviderConfig: &runtime.RawExtension{Raw: []byte(controlPlaneConfig)}},
 			Region:      region,
-			SecretRef:   corev1.SecretReference{Namespace: s.shootNamespace, Name: v1beta1constants.SecretNameCloudProvider},
+			SecretRef:   corev1.SecretReference{Namespace: shootNamespace, Name: v1beta1constants.SecretNameCloudProvider},
 		},
 	}
 	Expect(testClient.Create(ctx, cp)).To(Succeed())
@@ -291,11 +333,11 @@ func (s *seed) reconcileControlPlane(ctx SpecContext) []client.Object {
 	}).WithTimeout(2 * time.Minute).Should(Succeed())
 
 	mr := &resourcesv1alpha1.ManagedResource{}
-	Expect(testClient.Get(ctx, client.ObjectKey{Namespace: s.shootNamespace, Name: genericactuator.ControlPlaneSeedChartResourceName}, mr)).To(Succeed())
+	Expect(testClient.Get(ctx, client.ObjectKey{Namespace: shootNamespace, Name: genericactuator.ControlPlaneSeedChartResourceName}, mr)).To(Succeed())
 	var workloads []client.Object
 	for _, ref := range mr.Spec.SecretRefs {
 		secret := &corev1.Secret{}
-		Expect(testClient.Get(ctx, client.ObjectKey{Namespace: s.shootNamespace, Name: ref.Name}, secret)).To(Succeed())
+		Expect(testClient.Get(ctx, client.ObjectKey{Namespace: shootNamespace, Name: ref.Name}, secret)).To(Succeed())
 		for _, data := range secret.Data {
 			for _, obj := range decodeManifests(data) {
 				switch obj.GetKind() {
