@@ -1,7 +1,8 @@
-// Package standins plays, in the local landscape, the two parts that only real hardware can: the boot operator,
-// which serves a Server's boot configuration and reports it Ready, and the kubelet of a booted Server, which
-// registers its Node in the shoot. Everything else on the metal side is the real metal-operator; keep this
-// package to those two parts.
+// Package standins plays, in the local landscape, the parts that only real hardware, or a binary the module proxy
+// does not serve, can: the boot operator, which serves a Server's boot configuration and reports it Ready; the
+// kubelet of a booted Server, which registers its Node in the shoot; and the CCM stand-in (RunCCM), which
+// initializes the Nodes as the metal cloud-controller-manager does when its binary is not given. Everything else on
+// the metal side is the real metal-operator; keep this package to those parts.
 package standins
 
 import (
