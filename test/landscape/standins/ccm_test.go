@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -253,11 +255,19 @@ func newMetalNamespace(ctx context.Context, rules []rbacv1.PolicyRule) metalName
 
 	token := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}
 	Expect(metalClient.SubResource("token").Create(ctx, sa, token)).To(Succeed())
-	cfg := &rest.Config{
-		Host:            metalConfig.Host,
-		TLSClientConfig: rest.TLSClientConfig{CAData: metalConfig.CAData},
-		BearerToken:     token.Status.Token,
-	}
+	// The kubeconfig as the cloudprovider webhook writes it into the seed's cloudprovider secret.
+	kubeconfig, err := clientcmd.Write(clientcmdapi.Config{
+		Clusters:       map[string]*clientcmdapi.Cluster{"metal": {Server: metalConfig.Host, CertificateAuthorityData: metalConfig.CAData}},
+		AuthInfos:      map[string]*clientcmdapi.AuthInfo{"shoot": {Token: token.Status.Token}},
+		Contexts:       map[string]*clientcmdapi.Context{"metal": {Cluster: "metal", AuthInfo: "shoot", Namespace: ns.Name}},
+		CurrentContext: "metal",
+	})
+	Expect(err).NotTo(HaveOccurred())
+	cfg, err := standins.MetalConfigFromSecret(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shoot--p--s", Name: "cloudprovider"},
+		Data:       map[string][]byte{metal.KubeconfigKey: kubeconfig},
+	})
+	Expect(err).NotTo(HaveOccurred())
 	return metalNamespace{Name: ns.Name, Config: cfg}
 }
 
