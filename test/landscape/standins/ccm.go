@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -65,6 +66,9 @@ type CCMOptions struct {
 	MetalNamespace string
 	// CloudConfig is the cloud-provider-config the ControlPlane renders (the CCM's --cloud-config).
 	CloudConfig []byte
+	// PodPrefixSize is the CCM's --pod-prefix-size: when positive, a Node without pod CIDR gets its first
+	// InternalIP masked to this prefix length.
+	PodPrefixSize int
 	// Log receives the stand-in's log lines; nil discards them.
 	Log io.Writer
 }
@@ -147,7 +151,7 @@ func RunCCM(ctx context.Context, shoot, metalConfig *rest.Config, opts CCMOption
 	if err := mgr.Add(metalCluster); err != nil {
 		return fmt.Errorf("adding the metal API cluster to the CCM stand-in: %w", err)
 	}
-	r := &ccm{shoot: mgr.GetClient(), metal: metalCluster.GetClient(), namespace: opts.MetalNamespace, config: cloudConfig}
+	r := &ccm{shoot: mgr.GetClient(), metal: metalCluster.GetClient(), namespace: opts.MetalNamespace, config: cloudConfig, podPrefixSize: opts.PodPrefixSize}
 	if err := r.addToManager(ctx, mgr, metalCluster); err != nil {
 		return err
 	}
@@ -181,10 +185,11 @@ func ccmMetalScheme() *runtime.Scheme {
 
 // ccm reconciles Nodes of the shoot with the metal API.
 type ccm struct {
-	shoot     client.Client
-	metal     client.Client
-	namespace string
-	config    ccmCloudConfig
+	shoot         client.Client
+	metal         client.Client
+	namespace     string
+	config        ccmCloudConfig
+	podPrefixSize int
 }
 
 func (r *ccm) ipam() bool { return r.config.Networking.IPAMKind != nil }
@@ -263,6 +268,9 @@ func (r *ccm) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, err
 	node := &corev1.Node{}
 	if err := r.shoot.Get(ctx, req.NamespacedName, node); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if err := r.setPodCIDR(ctx, node); err != nil {
+		return ctrl.Result{}, err
 	}
 	claim, err := r.claimOfNode(ctx, node)
 	if err != nil {
@@ -532,6 +540,36 @@ func (r *ccm) updateAddresses(ctx context.Context, node *corev1.Node, addresses 
 		return fmt.Errorf("setting the addresses of Node %s: %w", node.Name, err)
 	}
 	ctrl.LoggerFrom(ctx).Info("set Node addresses", "addresses", addresses)
+	return nil
+}
+
+// setPodCIDR gives a Node without pod CIDR its first InternalIP masked to the pod prefix size
+// (cloud-provider-metal v0.3.0 pkg/cloudprovider/metal/node_controller.go reconcilePodCIDR).
+func (r *ccm) setPodCIDR(ctx context.Context, node *corev1.Node) error {
+	if r.podPrefixSize <= 0 || node.Spec.PodCIDR != "" {
+		return nil
+	}
+	for _, address := range node.Status.Addresses {
+		if address.Type != corev1.NodeInternalIP {
+			continue
+		}
+		ip, err := netip.ParseAddr(address.Address)
+		if err != nil {
+			return fmt.Errorf("node %s has an invalid InternalIP %q: %w", node.Name, address.Address, err)
+		}
+		prefix, err := ip.Prefix(r.podPrefixSize)
+		if err != nil {
+			return fmt.Errorf("masking InternalIP %s of Node %s to /%d: %w", ip, node.Name, r.podPrefixSize, err)
+		}
+		patch := client.MergeFrom(node.DeepCopy())
+		node.Spec.PodCIDR = prefix.String()
+		node.Spec.PodCIDRs = append(node.Spec.PodCIDRs, prefix.String())
+		if err := r.shoot.Patch(ctx, node, patch); err != nil {
+			return fmt.Errorf("setting the pod CIDR of Node %s: %w", node.Name, err)
+		}
+		ctrl.LoggerFrom(ctx).Info("set Node pod CIDR", "podCIDR", node.Spec.PodCIDR)
+		return nil
+	}
 	return nil
 }
 

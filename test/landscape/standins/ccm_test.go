@@ -137,6 +137,20 @@ var _ = Describe("CCM stand-in", func() {
 		}).Should(Succeed())
 	})
 
+	It("gives a Node without pod CIDR its InternalIP masked to the pod prefix size", func(ctx SpecContext) {
+		ns := newMetalNamespace(ctx, shootRules)
+		server := newServer(ctx, nil, "2001:db8:0:7::1")
+		claim := newBoundClaim(ctx, ns.Name, "machine-h", server, metalv1alpha1.PowerOn)
+		node := newNode(ctx, "node-h", providerID(claim), server.Spec.SystemUUID, nil)
+		startCCMWith(ctx, ns, standins.CCMOptions{CloudConfig: []byte(nicAddresses), PodPrefixSize: 64})
+
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(shootClient.Get(ctx, client.ObjectKeyFromObject(node), node)).To(Succeed())
+			g.Expect(node.Spec.PodCIDR).To(Equal("2001:db8:0:7::/64"))
+			g.Expect(node.Spec.PodCIDRs).To(Equal([]string{"2001:db8:0:7::/64"}))
+		}).Should(Succeed())
+	})
+
 	It("sets the InternalIPs from the Server's network interfaces without ipamKind", func(ctx SpecContext) {
 		ns := newMetalNamespace(ctx, shootRules)
 		server := newServer(ctx, nil, "10.1.0.11", "2001:db8::11")
@@ -271,16 +285,20 @@ func newMetalNamespace(ctx context.Context, rules []rbacv1.PolicyRule) metalName
 	return metalNamespace{Name: ns.Name, Config: cfg}
 }
 
-// startCCM runs the CCM stand-in until the spec ends and returns its log.
+// startCCM runs the CCM stand-in with the cloud config until the spec ends and returns its log.
 func startCCM(ctx context.Context, ns metalNamespace, cloudConfig string) *gbytes.Buffer {
+	return startCCMWith(ctx, ns, standins.CCMOptions{CloudConfig: []byte(cloudConfig)})
+}
+
+// startCCMWith runs the CCM stand-in with opts in the metal namespace until the spec ends and returns its log.
+func startCCMWith(ctx context.Context, ns metalNamespace, opts standins.CCMOptions) *gbytes.Buffer {
 	log := gbytes.NewBuffer()
+	opts.MetalNamespace, opts.Log = ns.Name, io.MultiWriter(log, GinkgoWriter)
 	ccmCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	go func() {
 		defer GinkgoRecover()
-		done <- standins.RunCCM(ccmCtx, shootConfig, ns.Config, standins.CCMOptions{
-			MetalNamespace: ns.Name, CloudConfig: []byte(cloudConfig), Log: io.MultiWriter(log, GinkgoWriter),
-		})
+		done <- standins.RunCCM(ccmCtx, shootConfig, ns.Config, opts)
 	}()
 	DeferCleanup(func(ctx SpecContext) {
 		cancel()
