@@ -45,6 +45,9 @@ const (
 	// node controller initializes only Nodes that carry it and removes it (k8s.io/cloud-provider api
 	// TaintExternalCloudProvider).
 	uninitializedTaint = "node.cloudprovider.kubernetes.io/uninitialized"
+	// shutdownTaint marks a NotReady Node whose instance is shut down (k8s.io/cloud-provider api
+	// TaintNodeShutdown).
+	shutdownTaint = "node.cloudprovider.kubernetes.io/shutdown"
 	// clusterNameLabel is the label the metal CCM puts on a Node's ServerClaim (cloud-provider-metal v0.3.0
 	// pkg/cloudprovider/metal/constants.go, LabelKeyClusterName).
 	clusterNameLabel = "kubernetes.io/cluster"
@@ -305,7 +308,10 @@ func (r *ccm) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, err
 			return ctrl.Result{}, err
 		}
 	}
-	return ctrl.Result{}, r.updateAddresses(ctx, node, addresses)
+	if err := r.updateAddresses(ctx, node, addresses); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.markShutdown(ctx, node, server)
 }
 
 // claimOfNode finds the Node's ServerClaim by its provider ID or, without one, by the system UUID of the claim's
@@ -570,6 +576,33 @@ func (r *ccm) setPodCIDR(ctx context.Context, node *corev1.Node) error {
 		ctrl.LoggerFrom(ctx).Info("set Node pod CIDR", "podCIDR", node.Spec.PodCIDR)
 		return nil
 	}
+	return nil
+}
+
+// markShutdown taints a NotReady Node whose Server is powered off and untaints it once it is Ready again, as the
+// cloud node lifecycle controller does with InstanceShutdown (k8s.io/cloud-provider controllers/nodelifecycle
+// MonitorNodes; cloud-provider-metal v0.3.0 instances_v2.go InstanceShutdown: the Server's power state is Off).
+func (r *ccm) markShutdown(ctx context.Context, node *corev1.Node, server *metalv1alpha1.Server) error {
+	ready := false
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	tainted := slices.ContainsFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == shutdownTaint })
+	patch := client.MergeFrom(node.DeepCopy())
+	switch {
+	case ready && tainted:
+		node.Spec.Taints = slices.DeleteFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == shutdownTaint })
+	case !ready && !tainted && server.Status.PowerState == metalv1alpha1.ServerOffPowerState:
+		node.Spec.Taints = append(node.Spec.Taints, corev1.Taint{Key: shutdownTaint, Effect: corev1.TaintEffectNoSchedule})
+	default:
+		return nil
+	}
+	if err := r.shoot.Patch(ctx, node, patch); err != nil {
+		return fmt.Errorf("updating the shutdown taint of Node %s: %w", node.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("updated the shutdown taint", "shutdown", !ready, "serverPowerState", server.Status.PowerState)
 	return nil
 }
 

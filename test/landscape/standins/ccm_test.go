@@ -196,6 +196,29 @@ var _ = Describe("CCM stand-in", func() {
 		}).Should(Succeed())
 	})
 
+	It("taints a NotReady Node whose Server is off as shut down and untaints it when it is Ready", func(ctx SpecContext) {
+		ns := newMetalNamespace(ctx, shootRules)
+		server := newServer(ctx, nil)
+		claim := newBoundClaim(ctx, ns.Name, "machine-i", server, metalv1alpha1.PowerOn)
+		node := newNode(ctx, "node-i", providerID(claim), server.Spec.SystemUUID, nil)
+		startCCM(ctx, ns, noAddresses)
+
+		setReady(ctx, node, corev1.ConditionUnknown)
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Status.PowerState = metalv1alpha1.ServerOffPowerState
+		Expect(metalClient.Status().Patch(ctx, server, patch)).To(Succeed())
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(shootClient.Get(ctx, client.ObjectKeyFromObject(node), node)).To(Succeed())
+			g.Expect(node.Spec.Taints).To(ContainElement(corev1.Taint{Key: "node.cloudprovider.kubernetes.io/shutdown", Effect: corev1.TaintEffectNoSchedule}))
+		}).Should(Succeed())
+
+		setReady(ctx, node, corev1.ConditionTrue)
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(shootClient.Get(ctx, client.ObjectKeyFromObject(node), node)).To(Succeed())
+			g.Expect(node.Spec.Taints).NotTo(ContainElement(HaveField("Key", "node.cloudprovider.kubernetes.io/shutdown")))
+		}).Should(Succeed())
+	})
+
 	It("leaves the Node of a deleted ServerClaim in place", func(ctx SpecContext) {
 		ns := newMetalNamespace(ctx, shootRules)
 		server := newServer(ctx, nil)
@@ -390,6 +413,15 @@ func newNode(ctx context.Context, name, providerID, systemUUID string, labels ma
 	node.Status.NodeInfo.SystemUUID = systemUUID
 	Expect(shootClient.Status().Patch(ctx, node, patch)).To(Succeed())
 	return node
+}
+
+// setReady reports the Node's Ready condition as a kubelet (or, for Unknown, the node lifecycle controller) does.
+func setReady(ctx context.Context, node *corev1.Node, status corev1.ConditionStatus) {
+	Expect(shootClient.Get(ctx, client.ObjectKeyFromObject(node), node)).To(Succeed())
+	patch := client.MergeFrom(node.DeepCopy())
+	now := metav1.Now()
+	node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: status, LastHeartbeatTime: now, LastTransitionTime: now}}
+	Expect(shootClient.Status().Patch(ctx, node, patch)).To(Succeed())
 }
 
 func providerID(claim *metalv1alpha1.ServerClaim) string {
