@@ -109,7 +109,8 @@ func MetalConfigFromSecret(secret *corev1.Secret) (*rest.Config, error) {
 // v0.3.0 does through the cloud node controller of k8s.io/cloud-provider: it finds each Node's ServerClaim and,
 // on Nodes that still carry the uninitialized taint, sets the provider ID, the zone, region and instance-type
 // labels and the Server's labels and removes the taint; it sets the Nodes' addresses when the cloud config asks
-// for it, labels the ServerClaims with the cluster name and powers them on or off. Like upstream it reads the
+// for it and their pod CIDRs with a pod prefix size, taints NotReady Nodes of powered-off Servers as shut down,
+// labels the ServerClaims with the cluster name and powers them on or off. Like upstream it reads the
 // metal API through a cache (list and watch) with the given credentials, restricted to the metal namespace for
 // namespaced kinds, so that missing permissions show in its log. It never deletes a Node. It blocks until ctx
 // ends and returns nil then, or an error when it cannot run.
