@@ -1,0 +1,96 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+func TestProcessKubelet(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "process kubelet")
+}
+
+const (
+	nodeName = "process-node"
+	podCIDR  = "127.1.200.0/24"
+	image    = "example.com/testbin"
+)
+
+var (
+	testEnv    *envtest.Environment
+	restConfig *rest.Config
+	client     kubernetes.Interface
+	kubelet    *gexec.Session
+	stateDir   string
+	ctx        = context.Background()
+)
+
+var _ = BeforeSuite(func() {
+	if os.Getuid() != 0 {
+		Skip("the process kubelet needs root (namespaces and mounts)")
+	}
+	testEnv = &envtest.Environment{}
+	var err error
+	restConfig, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { Expect(testEnv.Stop()).To(Succeed()) })
+	client, err = kubernetes.NewForConfig(restConfig)
+	Expect(err).NotTo(HaveOccurred())
+
+	kubeletBin, err := gexec.Build("github.com/openkcm/gardener-extension-provider-metal/test/landscape/processkubelet")
+	Expect(err).NotTo(HaveOccurred())
+	testBin, err := gexec.Build("github.com/openkcm/gardener-extension-provider-metal/test/landscape/processkubelet/internal/testbin")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(gexec.CleanupBuildArtifacts)
+
+	dir := GinkgoT().TempDir()
+	stateDir = filepath.Join(dir, "pods")
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	Expect(writeKubeconfig(kubeconfig, restConfig)).To(Succeed())
+	imageMap := filepath.Join(dir, "images.yaml")
+	Expect(os.WriteFile(imageMap, []byte("example.com/other:v1: "+testBin+"\n"), 0o644)).To(Succeed())
+
+	cmd := exec.Command(kubeletBin,
+		"--kubeconfig", kubeconfig,
+		"--node-name", nodeName,
+		"--node-labels", "example.com/role=test,example.com/zone=a",
+		"--register-with-taints", "example.com/dedicated=test:NoSchedule",
+		"--system-uuid", "11111111-2222-3333-4444-555555555555",
+		"--node-ip", "127.0.0.1",
+		"--state-dir", stateDir,
+		"--image", image+"="+testBin,
+		"--image-map", imageMap,
+		"--pod-cidr", podCIDR,
+		"--restart-backoff", "1s",
+		"--restart-backoff-max", "4s",
+		"--volume-sync-period", "1s",
+	)
+	kubelet, err = gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		kubelet.Terminate()
+		Eventually(kubelet, 30*time.Second).Should(gexec.Exit())
+	})
+})
+
+func writeKubeconfig(path string, cfg *rest.Config) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
+	kc.CurrentContext = "envtest"
+	return clientcmd.WriteToFile(*kc, path)
+}
