@@ -188,8 +188,11 @@ func setupMounts(spec *childSpec) error {
 		_ = sources[i].Close()
 	}
 	if spec.ReadOnlyRoot {
-		if err := unix.Mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return fmt.Errorf("making / read-only: %w", err)
+		// The overlays that hold created mount points are part of the root file system as the container sees it.
+		for _, dir := range append(mt.overlays, "/") {
+			if err := unix.Mount("", dir, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+				return fmt.Errorf("making %s read-only: %w", dir, err)
+			}
 		}
 	}
 	return nil

@@ -223,7 +223,7 @@ var _ = Describe("process kubelet", func() {
 		c.VolumeMounts = append(c.VolumeMounts,
 			corev1.VolumeMount{Name: "creds", MountPath: "/etc/pk-test/creds"},
 			corev1.VolumeMount{Name: "settings", MountPath: "/etc/pk-test/settings"},
-			corev1.VolumeMount{Name: "scratch", MountPath: "/pk-scratch-test"},
+			corev1.VolumeMount{Name: "scratch", MountPath: "/etc/pk-test/scratch"},
 		)
 		pod := newPod(ns, "mounts", corev1.RestartPolicyAlways, c)
 		pod.Spec.Volumes = append(pod.Spec.Volumes,
@@ -329,10 +329,13 @@ var _ = Describe("process kubelet", func() {
 		ns := newNamespace()
 		create(newPod(ns, "doomed", corev1.RestartPolicyAlways, server("main", 8080)))
 		readyPod(ns, "doomed")
+		By("the pod is ready")
 		pid := pidOf(ns, "doomed", "main")
 		Expect(alive(pid)).To(BeTrue())
+		By("deleting the pod")
 		Expect(client.CoreV1().Pods(ns).Delete(ctx, "doomed", metav1.DeleteOptions{})).To(Succeed())
 		Eventually(func() bool { return alive(pid) }, 30*time.Second).Should(BeFalse())
+		By("the process is gone")
 		Eventually(func() error {
 			_, err := get(ns, "doomed")()
 			return err
@@ -353,5 +356,56 @@ var _ = Describe("process kubelet", func() {
 		Expect(one.Status.PodIP).NotTo(Equal(two.Status.PodIP))
 		Expect(fetch(one.Status.PodIP, 9090, "/env?name=POD_NAME")).To(Equal("one"))
 		Expect(fetch(two.Status.PodIP, 9090, "/env?name=POD_NAME")).To(Equal("two"))
+	})
+
+	It("runs exec probes in the container's mount namespace and restarts a container whose liveness probe fails", func() {
+		ns := newNamespace()
+		c := server("main", 8080)
+		c.ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{
+			Command: []string{"/bin/sh", "-c", "test -s /var/run/secrets/kubernetes.io/serviceaccount/token"}}}}
+		create(newPod(ns, "exec", corev1.RestartPolicyAlways, c))
+		readyPod(ns, "exec")
+
+		c = server("main", 8080)
+		c.LivenessProbe = &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 2, ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{
+			Command: []string{"/bin/sh", "-c", "test -e /no-such-file"}}}}
+		create(newPod(ns, "unhealthy", corev1.RestartPolicyAlways, c))
+		Eventually(func(g Gomega) {
+			pod, err := get(ns, "unhealthy")()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(pod.Status.ContainerStatuses).To(ConsistOf(HaveField("RestartCount", BeNumerically(">=", 1))))
+		}, 60*time.Second).Should(Succeed())
+	})
+
+	It("runs as the requested user with a read-only root file system and writable volumes", func() {
+		ns := newNamespace()
+		restricted := &corev1.SecurityContext{RunAsUser: ptr.To[int64](65534), RunAsGroup: ptr.To[int64](65534), ReadOnlyRootFilesystem: ptr.To(true)}
+		mounts := []corev1.VolumeMount{{Name: "rw", MountPath: "/etc/pk-test/rw"}, apiAccessMount}
+		pod := newPod(ns, "restricted", corev1.RestartPolicyNever,
+			corev1.Container{Name: "volume", Image: image, Args: []string{"--write=/etc/pk-test/rw/file=ok"}, SecurityContext: restricted, VolumeMounts: mounts},
+			// As root, so that only the read-only mounts stop the writes: / itself and the overlay holding the
+			// created mount points.
+			corev1.Container{Name: "root", Image: image, Args: []string{"--write=/pk-ro-test=no", "--write=/etc/pk-test/not-a-volume=no"},
+				SecurityContext: &corev1.SecurityContext{ReadOnlyRootFilesystem: ptr.To(true)}, VolumeMounts: mounts},
+		)
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "rw", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		create(pod)
+		// Only if / was not read-only after all.
+		DeferCleanup(func() { _ = os.Remove("/pk-ro-test") })
+		Eventually(func(g Gomega) {
+			pod, err := get(ns, "restricted")()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(pod.Status.Phase).To(Equal(corev1.PodFailed))
+			g.Expect(pod.Status.ContainerStatuses).To(ConsistOf(
+				And(HaveField("Name", "volume"), HaveField("State.Terminated.ExitCode", int32(0))),
+				And(HaveField("Name", "root"), HaveField("State.Terminated.ExitCode", int32(1))),
+			))
+		}, 30*time.Second).Should(Succeed())
+		Expect(logOf(ns, "restricted", "volume")()).To(ContainSubstring("UID 65534 GID 65534"))
+		Expect(logOf(ns, "restricted", "root")()).To(And(
+			MatchRegexp("WRITE-ERROR /pk-ro-test: .*read-only file system"),
+			MatchRegexp("WRITE-ERROR /etc/pk-test/not-a-volume: .*read-only file system"),
+		))
+		Expect(os.ReadFile(filepath.Join(stateDir, ns, "restricted", "volumes", "rw", "file"))).To(Equal([]byte("ok")))
 	})
 })

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -85,8 +86,21 @@ func (p *provider) DeletePod(_ context.Context, pod *corev1.Pod) error {
 	go func() {
 		<-r.finished
 		p.forget(r)
+		p.deleteObject(pod)
 	}()
 	return nil
+}
+
+// deleteObject deletes the pod object with grace period 0 once its containers are gone, as the kubelet's status
+// manager does; virtual-kubelet would do so only after the whole grace period (its status updates do not wake
+// its pod queue).
+func (p *provider) deleteObject(pod *corev1.Pod) {
+	opts := *metav1.NewDeleteOptions(0)
+	opts.Preconditions = metav1.NewUIDPreconditions(string(pod.UID))
+	err := p.client.CoreV1().Pods(pod.Namespace).Delete(context.Background(), pod.Name, opts)
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		slog.Error("deleting the pod object", "pod", podKey(pod.Namespace, pod.Name), "error", err)
+	}
 }
 
 // gracePeriod is the deletion's grace period, else the pod's terminationGracePeriodSeconds, else 30s.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,7 +58,15 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 
-	dir := GinkgoT().TempDir()
+	// World-readable, so that containers running as another user can execute the test binary.
+	dir, err := os.MkdirTemp("", "process-kubelet-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(os.RemoveAll, dir)
+	Expect(os.Chmod(dir, 0o755)).To(Succeed())
+	data, err := os.ReadFile(testBin)
+	Expect(err).NotTo(HaveOccurred())
+	testBin = filepath.Join(dir, "testbin")
+	Expect(os.WriteFile(testBin, data, 0o755)).To(Succeed())
 	stateDir = filepath.Join(dir, "pods")
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	Expect(writeKubeconfig(kubeconfig, restConfig)).To(Succeed())
@@ -81,10 +91,31 @@ var _ = BeforeSuite(func() {
 	kubelet, err = gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {
+		By("stopping the kubelet: all its containers stop")
+		pids := runningPids()
+		Expect(pids).NotTo(BeEmpty())
 		kubelet.Terminate()
-		Eventually(kubelet, 30*time.Second).Should(gexec.Exit())
+		Eventually(kubelet, 30*time.Second).Should(gexec.Exit(0))
+		for _, pid := range pids {
+			Expect(alive(pid)).To(BeFalse(), "pid %d", pid)
+		}
 	})
 })
+
+// runningPids are the pids of all running containers, from their pid files.
+func runningPids() []int {
+	files, err := filepath.Glob(filepath.Join(stateDir, "*", "*", "*.pid"))
+	Expect(err).NotTo(HaveOccurred())
+	var pids []int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		Expect(err).NotTo(HaveOccurred())
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		Expect(err).NotTo(HaveOccurred())
+		pids = append(pids, pid)
+	}
+	return pids
+}
 
 func writeKubeconfig(path string, cfg *rest.Config) error {
 	kc := clientcmdapi.NewConfig()

@@ -22,7 +22,11 @@ import (
 func main() {
 	listen := flag.String("listen", "", "serve HTTP on this address")
 	exit := flag.Int("exit", 0, "exit code when not serving")
-	write := flag.String("write", "", "write PATH=CONTENT before anything else")
+	var writes []string
+	flag.Func("write", "write PATH=CONTENT before anything else; repeated", func(v string) error {
+		writes = append(writes, v)
+		return nil
+	})
 	flag.Parse()
 
 	fmt.Printf("ARGS %q\n", os.Args)
@@ -32,12 +36,16 @@ func main() {
 		fmt.Printf("ENV %s\n", e)
 	}
 	fmt.Printf("UID %d GID %d\n", os.Getuid(), os.Getgid())
-	if *write != "" {
-		path, content, _ := cut(*write)
+	failed := false
+	for _, w := range writes {
+		path, content, _ := cut(w)
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			fmt.Printf("WRITE-ERROR %v\n", err)
-			os.Exit(1)
+			fmt.Printf("WRITE-ERROR %s: %v\n", path, err)
+			failed = true
 		}
+	}
+	if failed {
+		os.Exit(1)
 	}
 	if *listen == "" {
 		os.Exit(*exit)
