@@ -408,4 +408,19 @@ var _ = Describe("process kubelet", func() {
 		))
 		Expect(os.ReadFile(filepath.Join(stateDir, ns, "restricted", "volumes", "rw", "file"))).To(Equal([]byte("ok")))
 	})
+
+	It("runs hostNetwork pods in the host's network namespace with the node IP", func() {
+		ns := newNamespace()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		port := ln.Addr().(*net.TCPAddr).Port
+		Expect(ln.Close()).To(Succeed())
+		c := server("main", int32(port))
+		pod := newPod(ns, "host", corev1.RestartPolicyAlways, c)
+		pod.Spec.HostNetwork = true
+		create(pod)
+		pod = readyPod(ns, "host")
+		Expect(pod.Status.PodIP).To(Equal("127.0.0.1"))
+		Expect(fetch("127.0.0.1", port, "/env?name=POD_NAME")).To(Equal("host"))
+	})
 })
