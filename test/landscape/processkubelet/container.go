@@ -252,10 +252,11 @@ func (r *podRunner) childSpec(c *container, override []string) (*childSpec, erro
 }
 
 // commandLine applies Kubernetes' command/args semantics with the mapped binary as the image's entrypoint:
-// without command, the binary runs with args; with command, command[0] is replaced by the binary when it names
-// the entrypoint (its base name is the binary's file name or the image repository's last element) or is an
-// absolute path that does not exist on the host; otherwise command[0] runs as given (looked up in PATH). Both
-// are $(VAR)-expanded with the container's environment first.
+// without command, the binary runs with args. With command, command[0] is replaced by the binary when its base
+// name is the binary's file name or the image repository's last element, or when it does not name an
+// executable on the host (an absolute path or a path relative to workingDir that does not exist, a bare name not
+// in the container's PATH); otherwise command[0] runs as given (/bin/sh, say). command and args are
+// $(VAR)-expanded with the container's environment first.
 func commandLine(c *container, env map[string]string) (string, []string) {
 	mapping := mappingFor(env)
 	var command, args []string
@@ -269,24 +270,27 @@ func commandLine(c *container, env map[string]string) (string, []string) {
 		return c.binary, append([]string{c.binary}, args...)
 	}
 	first := command[0]
-	if isEntrypoint(first, c) {
+	if isEntrypoint(first, c, env) {
 		return c.binary, append(append([]string{c.binary}, command[1:]...), args...)
 	}
 	return first, append(command, args...)
 }
 
-func isEntrypoint(first string, c *container) bool {
+func isEntrypoint(first string, c *container, env map[string]string) bool {
 	for _, name := range entrypointNames(c.spec.Image, c.binary) {
 		if filepath.Base(first) == name {
 			return true
 		}
 	}
-	if filepath.IsAbs(first) {
-		if _, err := os.Stat(first); err != nil {
-			return true
-		}
+	path := first
+	if strings.Contains(first, "/") && !filepath.IsAbs(first) {
+		path = filepath.Join("/", c.spec.WorkingDir, first)
 	}
-	return false
+	_, err := resolveExecutable(path, envList(env))
+	if err == nil && strings.Contains(path, "/") {
+		_, err = os.Stat(path)
+	}
+	return err != nil
 }
 
 func runAsUser(pod *corev1.Pod, c *corev1.Container) *int64 {

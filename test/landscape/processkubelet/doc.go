@@ -13,7 +13,8 @@
 // its containers wait with reason ImageNotBuildable and a message naming the image, which status.message and
 // the Ready condition repeat. Without command the binary runs with args. With command, command[0] is replaced by
 // the binary when its base name is the binary's file name or the last element of the image repository, or when
-// it is an absolute path that does not exist on the host; otherwise command[0] runs as given (looked up in the
+// it names no executable on the host (a missing absolute path or path relative to workingDir, a bare name not in
+// the container's PATH); otherwise command[0] runs as given (/bin/sh, say; a bare name is looked up in the
 // container's PATH). command, args and literal env values are $(VAR)-expanded as by the kubelet.
 //
 // # Environment

@@ -245,7 +245,9 @@ func (v *volumes) token(ctx context.Context, pod *corev1.Pod, src *corev1.Servic
 	if err != nil {
 		return "", fmt.Errorf("requesting a token of ServiceAccount %s: %w", sa, err)
 	}
-	lifetime := resp.Status.ExpirationTimestamp.Sub(issued)
+	// Like the kubelet, refresh by the requested lifetime even when the API server issued a longer one
+	// (--service-account-extend-token-expiration).
+	lifetime := min(resp.Status.ExpirationTimestamp.Sub(issued), time.Duration(exp)*time.Second)
 	v.tokens[key] = &cachedToken{token: resp.Status.Token, refreshAt: issued.Add(lifetime * 8 / 10)}
 	return resp.Status.Token, nil
 }
