@@ -31,7 +31,7 @@ func signalGroup(pid int, sig syscall.Signal) {
 // runInit runs an init container until it exits 0; it reports false when the pod stops or fails instead.
 func (r *podRunner) runInit(c *container) bool {
 	return r.restartLoop(c, func(exit int) bool {
-		return exit != 0 && r.pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+		return exit != 0 && r.spec.Spec.RestartPolicy != corev1.RestartPolicyNever
 	}, func(exit int) {
 		if exit != 0 {
 			r.mu.Lock()
@@ -44,7 +44,7 @@ func (r *podRunner) runInit(c *container) bool {
 // runRegular runs a regular container with restarts per the pod's restartPolicy.
 func (r *podRunner) runRegular(c *container) {
 	r.restartLoop(c, func(exit int) bool {
-		switch r.pod.Spec.RestartPolicy {
+		switch r.spec.Spec.RestartPolicy {
 		case corev1.RestartPolicyNever:
 			return false
 		case corev1.RestartPolicyOnFailure:
@@ -81,7 +81,7 @@ func (r *podRunner) restartLoop(c *container, restart func(exit int) bool, done 
 			r.mu.Lock()
 			c.lastState = c.state
 			c.state = waitingState("CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
-				backoff, c.spec.Name, r.pod.Name, r.pod.Namespace, r.pod.UID))
+				backoff, c.spec.Name, r.spec.Name, r.spec.Namespace, r.spec.UID))
 			r.mu.Unlock()
 			r.changed()
 		}

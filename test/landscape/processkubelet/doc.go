@@ -51,10 +51,11 @@
 // (default 127.1.0.0/16, unique per process kubelet; give kubelets on one host disjoint ranges). All of
 // 127.0.0.0/8 is local on loopback, so a process may bind 0.0.0.0, 127.0.0.1 or the pod IP inside. For each
 // --forward-port P (and the kube-apiserver's port when it is on loopback) the kubelet listens on 127.0.0.1:P
-// inside the pod and forwards to 127.0.0.1:P on the host. For each TCP containerPort it listens on podIP:port on
-// the host and forwards to podIP:port inside the pod, or to 127.0.0.1:port if that is refused. status.podIP is
-// the pod IP, status.hostIP the --node-ip (127.0.0.1 without one). hostNetwork pods run in the host's namespace
-// with the node's IP as pod IP and no forwarding.
+// inside the pod and forwards to 127.0.0.1:P on the host, TCP and UDP (DNS clients use UDP first;
+// the host's resolv.conf applies, so a resolver on 127.0.0.1 needs --forward-port 53). For each TCP
+// containerPort it listens on podIP:port on the host and forwards to podIP:port inside the pod, or to
+// 127.0.0.1:port if that is refused. status.podIP is the pod IP, status.hostIP the --node-ip (127.0.0.1 without
+// one). hostNetwork pods run in the host's namespace with the node's IP as pod IP and no forwarding.
 //
 // # Lifecycle
 //

@@ -260,6 +260,9 @@ var _ = Describe("process kubelet", func() {
 		By("reaching the kube-apiserver with in-cluster config through the forwarded port")
 		Expect(fetch(ip, 8080, "/incluster")).To(ContainSubstring("system:serviceaccount:" + ns + ":" + serviceAccount))
 
+		By("reaching a host UDP service through a forwarded port")
+		Expect(fetch(ip, 8080, fmt.Sprintf("/udp?addr=127.0.0.1:%d&msg=ping", udpPort))).To(Equal("echo: ping"))
+
 		By("rotating the secret")
 		_, err = client.CoreV1().Secrets(ns).Update(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "creds"}, Data: map[string][]byte{"password": []byte("two")},

@@ -248,3 +248,104 @@ func (b *bridge) close() {
 	b.mu.Unlock()
 	b.wg.Wait()
 }
+
+// udpRelay forwards UDP datagrams received on conn (inside a pod) to target on the host and the answers back,
+// one host socket per client address; a client's socket closes after udpIdle without traffic. DNS clients use
+// UDP first, so a forwarded DNS port needs this next to the TCP bridge.
+type udpRelay struct {
+	conn   net.PacketConn
+	target string
+
+	mu     sync.Mutex
+	peers  map[string]net.Conn
+	closed bool
+	wg     sync.WaitGroup
+}
+
+const udpIdle = time.Minute
+
+func newUDPRelay(conn net.PacketConn, target string) *udpRelay {
+	u := &udpRelay{conn: conn, target: target, peers: map[string]net.Conn{}}
+	u.wg.Add(1)
+	go u.serve()
+	return u
+}
+
+func (u *udpRelay) serve() {
+	defer u.wg.Done()
+	buf := make([]byte, 64<<10)
+	for {
+		n, client, err := u.conn.ReadFrom(buf)
+		if err != nil {
+			// ReadFrom fails for good only once close has closed the socket.
+			return
+		}
+		peer, err := u.peer(client)
+		if err != nil {
+			continue
+		}
+		_, _ = peer.Write(buf[:n])
+	}
+}
+
+// peer returns the host socket for a client, creating it with its answer loop.
+func (u *udpRelay) peer(client net.Addr) (net.Conn, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return nil, errors.New("relay is closed")
+	}
+	if p, ok := u.peers[client.String()]; ok {
+		_ = p.SetReadDeadline(time.Now().Add(udpIdle))
+		return p, nil
+	}
+	p, err := net.Dial("udp", u.target)
+	if err != nil {
+		return nil, err
+	}
+	_ = p.SetReadDeadline(time.Now().Add(udpIdle))
+	u.peers[client.String()] = p
+	u.wg.Add(1)
+	go u.answer(client, p)
+	return p, nil
+}
+
+func (u *udpRelay) answer(client net.Addr, p net.Conn) {
+	defer u.wg.Done()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := p.Read(buf)
+		if err != nil {
+			break
+		}
+		_ = p.SetReadDeadline(time.Now().Add(udpIdle))
+		_, _ = u.conn.WriteTo(buf[:n], client)
+	}
+	u.mu.Lock()
+	delete(u.peers, client.String())
+	u.mu.Unlock()
+	_ = p.Close()
+}
+
+func (u *udpRelay) close() {
+	u.mu.Lock()
+	u.closed = true
+	_ = u.conn.Close()
+	for _, p := range u.peers {
+		_ = p.Close()
+	}
+	u.mu.Unlock()
+	u.wg.Wait()
+}
+
+// listenPacket opens a UDP socket in the thread's namespace.
+func (t *podThread) listenPacket(addr string) (net.PacketConn, error) {
+	var (
+		conn net.PacketConn
+		err  error
+	)
+	if doErr := t.do(func() { conn, err = net.ListenPacket("udp", addr) }); doErr != nil {
+		return nil, doErr
+	}
+	return conn, err
+}

@@ -36,6 +36,10 @@ type podRunner struct {
 	podIP  string
 	hostIP string
 
+	// spec is the pod as created, read without the lock: the fields used from it (UID, name, restartPolicy,
+	// hostNetwork, securityContext, grace period) cannot change.
+	spec *corev1.Pod
+
 	mu          sync.Mutex
 	pod         *corev1.Pod
 	startTime   metav1.Time
@@ -48,6 +52,7 @@ type podRunner struct {
 
 	thread  *podThread
 	bridges []*bridge
+	relays  []*udpRelay
 	vols    *volumes
 
 	stop     chan struct{}
@@ -78,6 +83,7 @@ func newPodRunner(p *provider, pod *corev1.Pod, podIP string) *podRunner {
 		dir:       filepath.Join(p.cfg.stateDir, pod.Namespace, pod.Name),
 		podIP:     podIP,
 		hostIP:    p.cfg.hostIP(),
+		spec:      pod.DeepCopy(),
 		pod:       pod.DeepCopy(),
 		startTime: metav1.Now(),
 		stop:      make(chan struct{}),
@@ -242,10 +248,10 @@ func (r *podRunner) resolveImages() bool {
 }
 
 // setupNetwork creates the pod's network namespace (unless hostNetwork) with the forwarders: every
-// --forward-port P from 127.0.0.1:P inside the pod to 127.0.0.1:P on the host, and every TCP containerPort from
+// --forward-port P from 127.0.0.1:P inside the pod to 127.0.0.1:P on the host (TCP and UDP), and every TCP containerPort from
 // podIP:port on the host to podIP:port (or, if refused, 127.0.0.1:port) inside the pod.
 func (r *podRunner) setupNetwork() error {
-	hostNetwork := r.pod.Spec.HostNetwork
+	hostNetwork := r.spec.Spec.HostNetwork
 	t, err := newPodThread(!hostNetwork)
 	if err != nil {
 		return err
@@ -263,6 +269,11 @@ func (r *podRunner) setupNetwork() error {
 			return fmt.Errorf("listening on %s in the pod for forwarding to the host: %w", addr, err)
 		}
 		r.bridges = append(r.bridges, newBridge(ln, hostDial, addr))
+		pc, err := t.listenPacket(addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s/udp in the pod for forwarding to the host: %w", addr, err)
+		}
+		r.relays = append(r.relays, newUDPRelay(pc, addr))
 	}
 	seen := map[int32]bool{}
 	for _, c := range r.containers {
@@ -302,14 +313,14 @@ func (r *podRunner) facts() podFacts {
 // projected service account tokens only.
 func (r *podRunner) volumeOwner() owner {
 	o := owner{uid: -1, gid: -1}
-	psc := r.pod.Spec.SecurityContext
+	psc := r.spec.Spec.SecurityContext
 	if psc != nil && psc.FSGroup != nil {
 		o.gid = int(*psc.FSGroup)
 	}
 	uid := int64(-1)
 	for i, c := range r.containers {
 		u := int64(0)
-		if id := runAsUser(r.pod, &c.spec); id != nil {
+		if id := runAsUser(r.spec, &c.spec); id != nil {
 			u = *id
 		}
 		if i == 0 {
@@ -395,6 +406,9 @@ func (r *podRunner) killOnStop() {
 func (r *podRunner) teardown() {
 	for _, b := range r.bridges {
 		b.close()
+	}
+	for _, u := range r.relays {
+		u.close()
 	}
 	if r.thread != nil {
 		r.thread.close()
@@ -520,7 +534,7 @@ func (r *podRunner) phaseLocked() corev1.PodPhase {
 	case running > 0:
 		return corev1.PodRunning
 	}
-	switch r.pod.Spec.RestartPolicy {
+	switch r.spec.Spec.RestartPolicy {
 	case corev1.RestartPolicyNever:
 		if failed > 0 {
 			return corev1.PodFailed

@@ -45,7 +45,7 @@ func (r *podRunner) probe(ctx context.Context, c *container, pid int) {
 	if p := c.spec.LivenessProbe; p != nil {
 		if r.runProbe(ctx, c, p, func(ok bool) bool { return !ok }) {
 			r.log().Info("liveness probe failed, stopping the container", "container", c.spec.Name)
-			r.stopContainer(ctx, pid, probeGrace(p, r.pod))
+			r.stopContainer(ctx, pid, probeGrace(p, r.spec))
 		}
 	}
 }
@@ -85,7 +85,7 @@ func (r *podRunner) runProbe(ctx context.Context, c *container, p *corev1.Probe,
 					r.mu.Lock()
 					pid := c.pid
 					r.mu.Unlock()
-					r.stopContainer(ctx, pid, probeGrace(p, r.pod))
+					r.stopContainer(ctx, pid, probeGrace(p, r.spec))
 					return false
 				}
 				if result(false) {

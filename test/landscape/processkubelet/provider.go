@@ -44,7 +44,7 @@ func (p *provider) CreatePod(_ context.Context, pod *corev1.Pod) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r, ok := p.pods[key]; ok {
-		if r.pod.UID == pod.UID {
+		if r.spec.UID == pod.UID {
 			r.update(pod)
 			return nil
 		}
@@ -121,7 +121,7 @@ func (p *provider) forget(r *podRunner) {
 		delete(p.pods, r.key)
 		// The volumes hold secrets; a pod that had finished before its deletion still has them.
 		_ = os.RemoveAll(filepath.Join(r.dir, "volumes"))
-		if !r.pod.Spec.HostNetwork {
+		if !r.spec.Spec.HostNetwork {
 			p.ips.release(r.podIP)
 		}
 	}

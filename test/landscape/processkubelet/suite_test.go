@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,7 @@ var (
 	client     kubernetes.Interface
 	kubelet    *gexec.Session
 	stateDir   string
+	udpPort    int
 	ctx        = context.Background()
 )
 
@@ -73,7 +75,14 @@ var _ = BeforeSuite(func() {
 	imageMap := filepath.Join(dir, "images.yaml")
 	Expect(os.WriteFile(imageMap, []byte("example.com/other:v1: "+testBin+"\n"), 0o644)).To(Succeed())
 
+	udpEcho, err := net.ListenPacket("udp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(udpEcho.Close)
+	go serveUDPEcho(udpEcho)
+	udpPort = udpEcho.LocalAddr().(*net.UDPAddr).Port
+
 	cmd := exec.Command(kubeletBin,
+		"--forward-port", strconv.Itoa(udpPort),
 		"--kubeconfig", kubeconfig,
 		"--node-name", nodeName,
 		"--node-labels", "example.com/role=test,example.com/zone=a",
@@ -101,6 +110,18 @@ var _ = BeforeSuite(func() {
 		}
 	})
 })
+
+// serveUDPEcho answers every datagram with "echo: " and the datagram.
+func serveUDPEcho(conn net.PacketConn) {
+	buf := make([]byte, 1500)
+	for {
+		n, addr, err := conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		_, _ = conn.WriteTo(append([]byte("echo: "), buf[:n]...), addr)
+	}
+}
 
 // runningPids are the pids of all running containers, from their pid files.
 func runningPids() []int {

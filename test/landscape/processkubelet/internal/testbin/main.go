@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -61,6 +62,14 @@ func main() {
 		}
 		_, _ = w.Write(data)
 	})
+	mux.HandleFunc("/udp", func(w http.ResponseWriter, r *http.Request) {
+		reply, err := udpExchange(r.URL.Query().Get("addr"), r.URL.Query().Get("msg"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		fmt.Fprint(w, reply)
+	})
 	mux.HandleFunc("/incluster", func(w http.ResponseWriter, r *http.Request) {
 		user, err := inCluster(r.Context())
 		if err != nil {
@@ -83,6 +92,22 @@ func cut(s string) (string, string, bool) {
 		}
 	}
 	return s, "", false
+}
+
+// udpExchange sends msg to addr over UDP and returns the answer.
+func udpExchange(addr, msg string) (string, error) {
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	return string(buf[:n]), err
 }
 
 // inCluster asks the kube-apiserver who the pod's in-cluster credentials are.
