@@ -14,6 +14,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gexec"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -142,13 +143,21 @@ func logOf(ns, pod, container string) func() (string, error) {
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
+// readPid reads a container's pid file.
+func readPid(ns, pod, container string) (int, error) {
+	data, err := os.ReadFile(filepath.Join(stateDir, ns, pod, container+".pid"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(data)))
+}
+
+// pidOf waits for a container's pid file.
 func pidOf(ns, pod, container string) int {
 	var pid int
-	Eventually(func(g Gomega) {
-		data, err := os.ReadFile(filepath.Join(stateDir, ns, pod, container+".pid"))
-		g.Expect(err).NotTo(HaveOccurred())
-		pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
-		g.Expect(err).NotTo(HaveOccurred())
+	Eventually(func() (err error) {
+		pid, err = readPid(ns, pod, container)
+		return err
 	}).Should(Succeed())
 	return pid
 }
@@ -425,5 +434,27 @@ var _ = Describe("process kubelet", func() {
 		pod = readyPod(ns, "host")
 		Expect(pod.Status.PodIP).To(Equal("127.0.0.1"))
 		Expect(fetch("127.0.0.1", port, "/env?name=POD_NAME")).To(Equal("host"))
+	})
+
+	It("stops its containers on SIGTERM and runs the pods again, with their IPs, when started again", func() {
+		ns := newNamespace()
+		create(newPod(ns, "survivor", corev1.RestartPolicyAlways, server("main", 8080)))
+		before := readyPod(ns, "survivor")
+		pid := pidOf(ns, "survivor", "main")
+
+		kubelet.Terminate()
+		Eventually(kubelet, 30*time.Second).Should(gexec.Exit(0))
+		Expect(alive(pid)).To(BeFalse())
+		startKubelet()
+
+		Eventually(func(g Gomega) {
+			newPid, err := readPid(ns, "survivor", "main")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(newPid).NotTo(Equal(pid))
+			g.Expect(alive(newPid)).To(BeTrue())
+			g.Expect(fetch(before.Status.PodIP, 8080, "/env?name=POD_NAME")).To(Equal("survivor"))
+		}, 60*time.Second).Should(Succeed())
+		after := readyPod(ns, "survivor")
+		Expect(after.Status.PodIP).To(Equal(before.Status.PodIP))
 	})
 })

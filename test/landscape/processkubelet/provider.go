@@ -52,7 +52,8 @@ func (p *provider) CreatePod(_ context.Context, pod *corev1.Pod) error {
 	}
 	podIP := p.cfg.hostIP()
 	if !pod.Spec.HostNetwork {
-		ip, err := p.ips.allocate()
+		// A pod that ran before a restart of this kubelet keeps its IP: the API server keeps pod IPs once set.
+		ip, err := p.ips.allocate(pod.Status.PodIP)
 		if err != nil {
 			return err
 		}
@@ -227,9 +228,14 @@ func newIPAM(prefix netip.Prefix) *ipam {
 	return &ipam{prefix: prefix, next: prefix.Addr().Next(), used: map[netip.Addr]bool{}}
 }
 
-func (a *ipam) allocate() (string, error) {
+// allocate hands out want when it is a free address of the range, else the next free one.
+func (a *ipam) allocate(want string) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if addr, err := netip.ParseAddr(want); err == nil && a.prefix.Contains(addr) && addr != a.prefix.Addr() && !a.used[addr] {
+		a.used[addr] = true
+		return want, nil
+	}
 	start := a.next
 	for {
 		ip := a.next

@@ -37,6 +37,7 @@ var (
 	restConfig *rest.Config
 	client     kubernetes.Interface
 	kubelet    *gexec.Session
+	kubeletCmd []string
 	stateDir   string
 	udpPort    int
 	ctx        = context.Background()
@@ -81,7 +82,7 @@ var _ = BeforeSuite(func() {
 	go serveUDPEcho(udpEcho)
 	udpPort = udpEcho.LocalAddr().(*net.UDPAddr).Port
 
-	cmd := exec.Command(kubeletBin,
+	kubeletCmd = []string{kubeletBin,
 		"--forward-port", strconv.Itoa(udpPort),
 		"--kubeconfig", kubeconfig,
 		"--node-name", nodeName,
@@ -90,19 +91,17 @@ var _ = BeforeSuite(func() {
 		"--system-uuid", "11111111-2222-3333-4444-555555555555",
 		"--node-ip", "127.0.0.1",
 		"--state-dir", stateDir,
-		"--image", image+"="+testBin,
+		"--image", image + "=" + testBin,
 		"--image-map", imageMap,
 		"--pod-cidr", podCIDR,
 		"--restart-backoff", "1s",
 		"--restart-backoff-max", "4s",
 		"--volume-sync-period", "1s",
-	)
-	kubelet, err = gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred())
+	}
+	startKubelet()
 	DeferCleanup(func() {
 		By("stopping the kubelet: all its containers stop")
 		pids := runningPids()
-		Expect(pids).NotTo(BeEmpty())
 		kubelet.Terminate()
 		Eventually(kubelet, 30*time.Second).Should(gexec.Exit(0))
 		for _, pid := range pids {
@@ -110,6 +109,13 @@ var _ = BeforeSuite(func() {
 		}
 	})
 })
+
+// startKubelet starts the process kubelet with kubeletCmd.
+func startKubelet() {
+	var err error
+	kubelet, err = gexec.Start(exec.Command(kubeletCmd[0], kubeletCmd[1:]...), GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+}
 
 // serveUDPEcho answers every datagram with "echo: " and the datagram.
 func serveUDPEcho(conn net.PacketConn) {
