@@ -56,6 +56,8 @@
 // containerPort it listens on podIP:port on the host and forwards to podIP:port inside the pod, or to
 // 127.0.0.1:port if that is refused. status.podIP is the pod IP, status.hostIP the --node-ip (127.0.0.1 without
 // one). hostNetwork pods run in the host's namespace with the node's IP as pod IP and no forwarding.
+// Services (there is no kube-proxy) and traffic from one pod to another pod's IP (127.1.x.y is local inside
+// every pod) are not served; the host reaches pods on their declared ports.
 //
 // # Lifecycle
 //
