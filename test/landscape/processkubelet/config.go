@@ -30,6 +30,7 @@ type config struct {
 	images         imageMap
 	forwardPorts   []int
 	podCIDR        netip.Prefix
+	kubeletPort    int
 
 	backoffInitial   time.Duration
 	backoffMax       time.Duration
@@ -61,6 +62,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&imageMapFile, "image-map", "", "YAML or JSON file mapping images to binaries, like --image")
 	fs.IntSliceVar(&cfg.forwardPorts, "forward-port", nil, "forward 127.0.0.1:PORT inside every pod to 127.0.0.1:PORT on the host; repeated")
 	fs.StringVar(&podCIDR, "pod-cidr", "127.1.0.0/16", "range of the pod IPs (on loopback); give each process kubelet on a host its own")
+	fs.IntVar(&cfg.kubeletPort, "kubelet-port", 0, "serve container logs (kubectl logs) over TLS on node-ip:PORT, unauthenticated; 0: off")
 	fs.DurationVar(&cfg.backoffInitial, "restart-backoff", 10*time.Second, "first restart back-off, doubled per restart")
 	fs.DurationVar(&cfg.backoffMax, "restart-backoff-max", 5*time.Minute, "maximal restart back-off")
 	fs.DurationVar(&cfg.volumeSyncPeriod, "volume-sync-period", 5*time.Second, "how often Secret, ConfigMap, downward API and token volumes are refreshed")

@@ -73,5 +73,7 @@
 // kubelet dies (parent-death signal).
 //
 // Each container's stdout and stderr are appended to <state-dir>/<namespace>/<pod>/<container>.log, with a
-// line marking each start and exit; <container>.pid holds the pid of the running container.
+// line marking each start and exit; <container>.pid holds the pid of the running container. With --kubelet-port
+// the kubelet's /containerLogs route (kubectl logs; tailLines, limitBytes) serves those files over TLS on the node
+// IP, with a self-signed certificate and without client authentication.
 package main

@@ -213,6 +213,14 @@ var _ = Describe("process kubelet", func() {
 			ContainSubstring("ENV HOSTNAME=web\n"),
 		))
 		Expect(alive(pidOf(ns, "web", "main"))).To(BeTrue())
+
+		By("serving the log through the kube-apiserver (kubectl logs)")
+		logs, err := client.CoreV1().Pods(ns).GetLogs("web", &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(logs)).To(ContainSubstring("ENV GREETING=hello-web\n"))
+		logs, err = client.CoreV1().Pods(ns).GetLogs("web", &corev1.PodLogOptions{Container: "main", TailLines: ptr.To[int64](1)}).DoRaw(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Count(string(logs), "\n")).To(Equal(1))
 	})
 
 	It("mounts secrets, configmaps and a token at their paths, refreshes them, and the pod reaches the API server", func() {

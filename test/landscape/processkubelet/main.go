@@ -92,6 +92,11 @@ func run(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return fmt.Errorf("creating the node controller: %w", err)
 	}
+	if cfg.kubeletPort != 0 {
+		if err := serveKubeletAPI(ctx, cfg, p); err != nil {
+			return err
+		}
+	}
 	podFactory.Start(ctx.Done())
 	objectFactory.Start(ctx.Done())
 	podsDone := make(chan error, 1)

@@ -39,6 +39,7 @@ func nodeObject(cfg *config) *corev1.Node {
 				condition(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure", "no disk pressure"),
 				condition(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID", "no PID pressure"),
 			},
+			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(cfg.kubeletPort)}},
 			NodeInfo: corev1.NodeSystemInfo{
 				SystemUUID:              cfg.systemUUID,
 				MachineID:               cfg.systemUUID,

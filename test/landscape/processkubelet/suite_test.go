@@ -48,6 +48,8 @@ var _ = BeforeSuite(func() {
 		Skip("the process kubelet needs root (namespaces and mounts)")
 	}
 	testEnv = &envtest.Environment{}
+	// The node's Hostname address does not resolve; logs are fetched from its InternalIP.
+	testEnv.ControlPlane.GetAPIServer().Configure().Set("kubelet-preferred-address-types", "InternalIP")
 	var err error
 	restConfig, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -82,7 +84,13 @@ var _ = BeforeSuite(func() {
 	go serveUDPEcho(udpEcho)
 	udpPort = udpEcho.LocalAddr().(*net.UDPAddr).Port
 
+	kubeletPort, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	port := kubeletPort.Addr().(*net.TCPAddr).Port
+	Expect(kubeletPort.Close()).To(Succeed())
+
 	kubeletCmd = []string{kubeletBin,
+		"--kubelet-port", strconv.Itoa(port),
 		"--forward-port", strconv.Itoa(udpPort),
 		"--kubeconfig", kubeconfig,
 		"--node-name", nodeName,
