@@ -57,7 +57,12 @@ var _ = BeforeSuite(func() {
 	client, err = kubernetes.NewForConfig(restConfig)
 	Expect(err).NotTo(HaveOccurred())
 
-	kubeletBin, err := gexec.Build("github.com/openkcm/gardener-extension-provider-metal/test/landscape/processkubelet")
+	// PROCESS_KUBELET_RACE=1 builds the kubelet with the race detector; a race makes it exit non-zero at the end.
+	var buildArgs []string
+	if os.Getenv("PROCESS_KUBELET_RACE") == "1" {
+		buildArgs = append(buildArgs, "-race")
+	}
+	kubeletBin, err := gexec.Build("github.com/openkcm/gardener-extension-provider-metal/test/landscape/processkubelet", buildArgs...)
 	Expect(err).NotTo(HaveOccurred())
 	testBin, err := gexec.Build("github.com/openkcm/gardener-extension-provider-metal/test/landscape/processkubelet/internal/testbin")
 	Expect(err).NotTo(HaveOccurred())
