@@ -17,7 +17,13 @@ export METAL_OPERATOR_ASSETS
 SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh)
 export SEAWEEDFS_ASSETS
 
+all=false
 if [[ $# -eq 0 ]]; then
   set -- ./...
+  all=true
 fi
 go test -timeout 40m "$@"
+# The process kubelet is a Go module of its own (virtual-kubelet needs k8s.io v0.37); its suite needs root.
+if [[ $all == true ]]; then
+  (cd test/landscape/processkubelet && go test -timeout 20m ./...)
+fi
