@@ -49,14 +49,19 @@
 //
 // Each pod but hostNetwork ones gets a network namespace with only loopback up and a pod IP from --pod-cidr
 // (default 127.1.0.0/16, unique per process kubelet; give kubelets on one host disjoint ranges). All of
-// 127.0.0.0/8 is local on loopback, so a process may bind 0.0.0.0, 127.0.0.1 or the pod IP inside. For each
+// 127.0.0.0/8 is local on loopback, so a process may bind 0.0.0.0, 127.0.0.1 or the pod IP inside. A pod IP outside
+// 127.0.0.0/8 (the kube-apiserver refuses loopback addresses in Endpoints and EndpointSlices, so pods behind a
+// Service that the API server calls, such as a webhook, need one; the landscape gives 10.250.<n>.0/24) is added as
+// a /32 to the loopback interface of the host and of the pod's namespace with iproute2's ip, and removed from the
+// host's when the pod is gone. For each
 // --forward-port P (and the kube-apiserver's port when it is on loopback) the kubelet listens on 127.0.0.1:P
 // inside the pod and forwards to 127.0.0.1:P on the host, TCP and UDP (DNS clients use UDP first;
 // the host's resolv.conf applies, so a resolver on 127.0.0.1 needs --forward-port 53). For each TCP
-// containerPort it listens on podIP:port on the host and forwards to podIP:port inside the pod, or to
+// containerPort, and each numeric TCP targetPort of a Service in the pod's namespace selecting the pod when it starts
+// (a Service may target a port no container declares), it listens on podIP:port on the host and forwards to podIP:port inside the pod, or to
 // 127.0.0.1:port if that is refused. status.podIP is the pod IP, status.hostIP the --node-ip (127.0.0.1 without
 // one). hostNetwork pods run in the host's namespace with the node's IP as pod IP and no forwarding.
-// Services (there is no kube-proxy) and traffic from one pod to another pod's IP (127.1.x.y is local inside
+// Service IPs (there is no kube-proxy) and traffic from one pod to another pod's IP (127.1.x.y is local inside
 // every pod) are not served; the host reaches pods on their declared ports.
 //
 // # Lifecycle

@@ -19,6 +19,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -376,6 +377,28 @@ var _ = Describe("process kubelet", func() {
 		Expect(one.Status.PodIP).NotTo(Equal(two.Status.PodIP))
 		Expect(fetch(one.Status.PodIP, 9090, "/env?name=POD_NAME")).To(Equal("one"))
 		Expect(fetch(two.Status.PodIP, 9090, "/env?name=POD_NAME")).To(Equal("two"))
+	})
+
+	It("reports a pod with resource requests Running (its QoS class kept) and serves a Service's target port no container declares", func() {
+		ns := newNamespace()
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "webhook", Namespace: ns},
+			Spec: corev1.ServiceSpec{
+				Selector: map[string]string{"app": "burstable"},
+				Ports:    []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromInt32(9443)}},
+			},
+		}
+		_, err := client.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		c := server("main", 9090)
+		c.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m")}}
+		// A second container serves the port only the Service names.
+		hook := server("hook", 9443)
+		hook.Ports, hook.ReadinessProbe = nil, nil
+		create(newPod(ns, "burstable", corev1.RestartPolicyAlways, c, hook))
+		pod := readyPod(ns, "burstable")
+		Expect(pod.Status.QOSClass).To(Equal(corev1.PodQOSBurstable))
+		Eventually(func() (string, error) { return fetch(pod.Status.PodIP, 9443, "/env?name=POD_NAME") }, 30*time.Second, 200*time.Millisecond).Should(Equal("burstable"))
 	})
 
 	It("runs exec probes in the container's mount namespace and restarts a container whose liveness probe fails", func() {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	vklog "github.com/virtual-kubelet/virtual-kubelet/log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,6 +48,7 @@ func main() {
 
 // run serves the node until ctx ends, then stops every container.
 func run(ctx context.Context, cfg *config) error {
+	vklog.L = slogLogger{slog.Default()}
 	restConfig, err := clientcmd.BuildConfigFromFlags("", cfg.kubeconfig)
 	if err != nil {
 		return fmt.Errorf("loading the kubeconfig: %w", err)
@@ -72,7 +75,7 @@ func run(ctx context.Context, cfg *config) error {
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "process-kubelet", Host: cfg.nodeName})
 
-	p := newProvider(cfg, client, secretInformer.Lister(), configMapInformer.Lister())
+	p := newProvider(cfg, client, secretInformer.Lister(), configMapInformer.Lister(), serviceInformer.Lister())
 	pods, err := node.NewPodController(node.PodControllerConfig{
 		PodClient:         client.CoreV1(),
 		PodInformer:       podInformer,

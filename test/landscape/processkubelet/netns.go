@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -348,4 +349,38 @@ func (t *podThread) listenPacket(addr string) (net.PacketConn, error) {
 		return nil, doErr
 	}
 	return conn, err
+}
+
+// addLoopbackAddress configures ip/32 on the loopback interface of the host (t nil) or of the pod's namespace. The
+// addresses of 127.0.0.0/8 are local without it; other pod IPs (the API server's endpoints refuse loopback
+// addresses, so pods that serve webhooks need them) are made local this way. It runs iproute2's ip.
+func addLoopbackAddress(ip string, t *podThread) error {
+	if parsed := net.ParseIP(ip); parsed == nil || parsed.IsLoopback() {
+		return nil
+	}
+	cmd := exec.Command("ip", "addr", "replace", ip+"/32", "dev", "lo")
+	var out []byte
+	var err error
+	if t == nil {
+		out, err = cmd.CombinedOutput()
+	} else {
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err = t.start(cmd); err == nil {
+			err = cmd.Wait()
+		}
+		out = buf.Bytes()
+	}
+	if err != nil {
+		return fmt.Errorf("adding %s to the loopback interface: %w: %s", ip, err, out)
+	}
+	return nil
+}
+
+// removeLoopbackAddress removes what addLoopbackAddress configured on the host.
+func removeLoopbackAddress(ip string) {
+	if parsed := net.ParseIP(ip); parsed == nil || parsed.IsLoopback() {
+		return
+	}
+	_ = exec.Command("ip", "addr", "del", ip+"/32", "dev", "lo").Run()
 }

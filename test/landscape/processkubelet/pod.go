@@ -13,6 +13,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Container state reasons this kubelet reports beyond the kubelet's own (ContainerCreating, PodInitializing,
@@ -262,6 +264,11 @@ func (r *podRunner) setupNetwork() error {
 	if hostNetwork {
 		return nil
 	}
+	for _, ns := range []*podThread{nil, t} {
+		if err := addLoopbackAddress(r.podIP, ns); err != nil {
+			return err
+		}
+	}
 	for _, port := range r.p.cfg.outboundPorts() {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		ln, err := t.listen(addr)
@@ -276,13 +283,13 @@ func (r *podRunner) setupNetwork() error {
 		r.relays = append(r.relays, newUDPRelay(pc, addr))
 	}
 	seen := map[int32]bool{}
-	for _, c := range r.containers {
-		for _, port := range c.spec.Ports {
-			if (port.Protocol != "" && port.Protocol != corev1.ProtocolTCP) || seen[port.ContainerPort] {
-				continue
-			}
-			seen[port.ContainerPort] = true
-			p := strconv.Itoa(int(port.ContainerPort))
+	for _, port := range r.inboundPorts() {
+		if seen[port] {
+			continue
+		}
+		seen[port] = true
+		{
+			p := strconv.Itoa(int(port))
 			ln, err := net.Listen("tcp", net.JoinHostPort(r.podIP, p))
 			if err != nil {
 				return fmt.Errorf("listening on the pod IP %s:%s on the host: %w", r.podIP, p, err)
@@ -291,6 +298,38 @@ func (r *podRunner) setupNetwork() error {
 		}
 	}
 	return nil
+}
+
+// inboundPorts are the TCP ports the host reaches the pod on: its declared container ports and the numeric target
+// ports of the Services in its namespace that select it when it starts (a Service may target a port no container
+// declares, as gardener-resource-manager's webhook port).
+func (r *podRunner) inboundPorts() []int32 {
+	var ports []int32
+	for _, c := range r.containers {
+		for _, port := range c.spec.Ports {
+			if port.Protocol == "" || port.Protocol == corev1.ProtocolTCP {
+				ports = append(ports, port.ContainerPort)
+			}
+		}
+	}
+	if r.p.services == nil {
+		return ports
+	}
+	services, err := r.p.services.Services(r.spec.Namespace).List(labels.Everything())
+	if err != nil {
+		return ports
+	}
+	for _, svc := range services {
+		if len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(r.spec.Labels)) {
+			continue
+		}
+		for _, port := range svc.Spec.Ports {
+			if (port.Protocol == "" || port.Protocol == corev1.ProtocolTCP) && port.TargetPort.Type == intstr.Int && port.TargetPort.IntVal != 0 {
+				ports = append(ports, port.TargetPort.IntVal)
+			}
+		}
+	}
+	return ports
 }
 
 // dial connects to an address as seen from inside the pod.
@@ -435,7 +474,11 @@ func (r *podRunner) statusLocked() corev1.PodStatus {
 		PodIPs:    []corev1.PodIP{{IP: r.podIP}},
 		StartTime: &r.startTime,
 		Message:   r.message,
-		QOSClass:  corev1.PodQOSBestEffort,
+		// The API server sets the QoS class at creation and refuses any other value later.
+		QOSClass: r.spec.Status.QOSClass,
+	}
+	if st.QOSClass == "" {
+		st.QOSClass = corev1.PodQOSBestEffort
 	}
 	allReady := true
 	for _, c := range r.containers {

@@ -25,15 +25,17 @@ type provider struct {
 	client     kubernetes.Interface
 	secrets    corev1listers.SecretLister
 	configMaps corev1listers.ConfigMapLister
-	ips        *ipam
+	// services tell which ports of a pod are reached through a Service besides its declared container ports.
+	services corev1listers.ServiceLister
+	ips      *ipam
 
 	mu       sync.Mutex
 	pods     map[string]*podRunner
 	notifyFn func(*corev1.Pod)
 }
 
-func newProvider(cfg *config, client kubernetes.Interface, secrets corev1listers.SecretLister, configMaps corev1listers.ConfigMapLister) *provider {
-	return &provider{cfg: cfg, client: client, secrets: secrets, configMaps: configMaps, ips: newIPAM(cfg.podCIDR), pods: map[string]*podRunner{}}
+func newProvider(cfg *config, client kubernetes.Interface, secrets corev1listers.SecretLister, configMaps corev1listers.ConfigMapLister, services corev1listers.ServiceLister) *provider {
+	return &provider{cfg: cfg, client: client, secrets: secrets, configMaps: configMaps, services: services, ips: newIPAM(cfg.podCIDR), pods: map[string]*podRunner{}}
 }
 
 func podKey(namespace, name string) string { return namespace + "/" + name }
@@ -123,6 +125,7 @@ func (p *provider) forget(r *podRunner) {
 		// The volumes hold secrets; a pod that had finished before its deletion still has them.
 		_ = os.RemoveAll(filepath.Join(r.dir, "volumes"))
 		if !r.spec.Spec.HostNetwork {
+			removeLoopbackAddress(r.podIP)
 			p.ips.release(r.podIP)
 		}
 	}
