@@ -3,6 +3,7 @@ package landscape
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -103,15 +104,15 @@ func (l *landscape) bootstrapSeed(ctx context.Context) error {
 		Replicas:                 ptr.To[int32](1),
 		RuntimeKubernetesVersion: l.kubernetesVersion(),
 	})
-	if err := grm.Deploy(ctx); err != nil {
-		return fmt.Errorf("deploying the seed's gardener-resource-manager: %w", err)
+	if err := l.deploy(ctx, "the seed's gardener-resource-manager", grm); err != nil {
+		return err
 	}
 	if err := l.waitComponent(ctx, "the seed's gardener-resource-manager", grm); err != nil {
 		return err
 	}
 	system := seedsystem.New(l.seed, gardenNamespace, seedsystem.Values{ManagePriorityClasses: true})
-	if err := system.Deploy(ctx); err != nil {
-		return fmt.Errorf("deploying the seed system resources: %w", err)
+	if err := l.deploy(ctx, "the seed system resources", system); err != nil {
+		return err
 	}
 	return l.waitComponent(ctx, "the seed system resources (ManagedResource garden/"+seedsystem.ManagedResourceName+")", system)
 }
@@ -149,6 +150,19 @@ func (l *landscape) deployShootControlPlane(ctx context.Context) error {
 		return err
 	}
 
+	// gardenlet's shoot kubeconfig secret, which the extension's Worker health check (every node ready) reads.
+	gardener := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: seedNamespace, Name: v1beta1constants.SecretNameGardener}}
+	kubeconfig, err := os.ReadFile(l.path("shoot.kubeconfig"))
+	if err != nil {
+		return err
+	}
+	if _, err := controllerutil.CreateOrPatch(ctx, l.seed, gardener, func() error {
+		gardener.Data = map[string][]byte{secretsutils.DataKeyKubeconfig: kubeconfig}
+		return nil
+	}); err != nil {
+		return err
+	}
+
 	if err := l.deployShootResourceManager(ctx, sm); err != nil {
 		return err
 	}
@@ -158,8 +172,8 @@ func (l *landscape) deployShootControlPlane(ctx context.Context) error {
 		return err
 	}
 	mcm := machinecontrollermanager.New(l.seed, seedNamespace, sm, machinecontrollermanager.Values{Image: image.String(), Replicas: 1})
-	if err := mcm.Deploy(ctx); err != nil {
-		return fmt.Errorf("deploying machine-controller-manager: %w", err)
+	if err := l.deploy(ctx, "machine-controller-manager", mcm); err != nil {
+		return err
 	}
 	return l.waitComponent(ctx, "machine-controller-manager", mcm)
 }
@@ -206,8 +220,8 @@ func (l *landscape) deployShootResourceManager(ctx context.Context, sm secretsma
 		return err
 	}
 	grm.SetSecrets(resourcemanager.Secrets{BootstrapKubeconfig: &component.Secret{Name: bootstrap}})
-	if err := grm.Deploy(ctx); err != nil {
-		return fmt.Errorf("deploying the shoot's gardener-resource-manager (bootstrap): %w", err)
+	if err := l.deploy(ctx, "the shoot's gardener-resource-manager (bootstrap)", grm); err != nil {
+		return err
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
@@ -215,8 +229,8 @@ func (l *landscape) deployShootResourceManager(ctx context.Context, sm secretsma
 		return fmt.Errorf("waiting for the shoot's gardener-resource-manager to bootstrap its access: %w", err)
 	}
 	grm.SetSecrets(resourcemanager.Secrets{})
-	if err := grm.Deploy(ctx); err != nil {
-		return fmt.Errorf("deploying the shoot's gardener-resource-manager: %w", err)
+	if err := l.deploy(ctx, "the shoot's gardener-resource-manager", grm); err != nil {
+		return err
 	}
 	return l.waitComponent(ctx, "the shoot's gardener-resource-manager", grm)
 }
@@ -278,6 +292,25 @@ func (l *landscape) shootBootstrapKubeconfig(ctx context.Context) (string, error
 	return secret.Name, nil
 }
 
+// deploy deploys a Gardener component and, like gardenlet's flows that requeue a failed step, tries again while it
+// fails (the first deployment of gardener-resource-manager registers its webhooks before its pod serves them), bounded
+// by the landscape's timeout. The last error is returned.
+func (l *landscape) deploy(ctx context.Context, name string, c component.Deployer) error {
+	ctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+	defer cancel()
+	for {
+		err := c.Deploy(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deploying %s: %w", name, err)
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 // waitComponent waits for a Gardener component as gardenlet does (its Wait), bounded by the landscape's timeout.
 func (l *landscape) waitComponent(ctx context.Context, name string, c component.Waiter) error {
 	ctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
@@ -303,4 +336,20 @@ func gardenerVersion() string {
 		}
 	}
 	return "latest"
+}
+
+// deleteConfirmed deletes an extension resource as gardenlet does: with the deletion confirmation annotation first,
+// which the seed's gardener-resource-manager (its cr-deletion-protection webhook) demands. A missing object is gone.
+func (l *landscape) deleteConfirmed(ctx context.Context, obj client.Object) error {
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[v1beta1constants.ConfirmationDeletion] = "true"
+	obj.SetAnnotations(annotations)
+	if err := l.seed.Patch(ctx, obj, patch); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	return client.IgnoreNotFound(l.seed.Delete(ctx, obj))
 }

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
+	"github.com/gardener/gardener/pkg/client/kubernetes"
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
@@ -249,6 +250,10 @@ func (l *landscape) startCluster(name string, crdDirs []string) (*cluster, func(
 	apiserver := env.ControlPlane.GetAPIServer()
 	apiserver.Configure().Set("disable-admission-plugins", "")
 	apiserver.Configure().Set("enable-aggregator-routing", "true")
+	// As Gardener configures a shoot's kube-apiserver: the shoot access tokens gardener-resource-manager requests are
+	// for the audience "gardener" (pkg/component/kubernetes/apiserver).
+	apiserver.Configure().Set("service-account-issuer", "https://"+name+".landscape.local")
+	apiserver.Configure().Set("api-audiences", "kubernetes,gardener")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the %s cluster: %w", name, err)
@@ -358,6 +363,9 @@ func (l *landscape) stopProcesses() {
 func newClient(cfg *rest.Config) (client.Client, error) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	// What gardenlet's seed client knows (CRDs, ManagedResources, VPAs, monitoring, ...): Gardener's components
+	// write those kinds.
+	utilruntime.Must(kubernetes.AddSeedSchemeToScheme(scheme))
 	utilruntime.Must(extensionscontroller.AddToScheme(scheme))
 	utilruntime.Must(machinev1alpha1.AddToScheme(scheme))
 	utilruntime.Must(metalv1alpha1.AddToScheme(scheme))

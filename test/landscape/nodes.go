@@ -32,7 +32,7 @@ type node struct {
 	ip string
 	// systemUUID is reported in status.nodeInfo.
 	systemUUID string
-	// podRange is the octet of 127.<podRange>.0.0/16 the node's pod IPs come from.
+	// podRange is the octet of 10.250.<podRange>.0/24 the node's pod IPs come from (not loopback: the API server refuses loopback endpoints).
 	podRange int
 }
 
@@ -79,7 +79,7 @@ func (l *landscape) startNode(ctx context.Context, c *cluster, n node) error {
 		"--kubeconfig=" + kubeconfig,
 		"--node-name=" + n.name,
 		"--state-dir=" + l.path("pods"),
-		fmt.Sprintf("--pod-cidr=127.%d.0.0/16", n.podRange),
+		fmt.Sprintf("--pod-cidr=10.250.%d.0/24", n.podRange),
 	}
 	if n.ip != "" {
 		args = append(args, "--node-ip="+n.ip)

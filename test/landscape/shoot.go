@@ -225,7 +225,7 @@ func (l *landscape) deleteShoot(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		if err := l.seed.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		if err := l.deleteConfirmed(ctx, obj); err != nil {
 			return err
 		}
 		if kind == "worker" {
