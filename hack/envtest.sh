@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/hack/tools"
 
-kube_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$tools/kube-apiserver/go.mod")
+kube_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$tools/kubernetes/go.mod")
 etcd_version=$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3" {print $3}' "$tools/etcd/go.mod")
 assets="${METAL_CACHE_DIR:-$root/.cache}/envtest/kube-${kube_version}-etcd-${etcd_version}"
 mkdir -p "$assets"
@@ -21,7 +21,7 @@ if [[ ! -x "$assets/kube-apiserver" ]]; then
     ldflags+=" -X $pkg.gitTreeState=clean"
   done
   echo "building kube-apiserver $kube_version (several minutes on a cold cache)" >&2
-  (cd "$tools/kube-apiserver" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" \
+  (cd "$tools/kubernetes" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" \
     -o "$assets/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
   mv "$assets/kube-apiserver.tmp" "$assets/kube-apiserver"
 fi

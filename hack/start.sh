@@ -11,9 +11,14 @@ KUBEBUILDER_ASSETS=$(hack/envtest.sh)
 METAL_OPERATOR_ASSETS=$(hack/metal-operator.sh)
 # SeaweedFS, the landscape's S3-compatible store for the BackupBucket and BackupEntry (a long first build).
 SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh)
-export KUBEBUILDER_ASSETS METAL_OPERATOR_ASSETS SEAWEEDFS_ASSETS
+# The seed's kube-controller-manager and kube-scheduler, at the kube-apiserver's version.
+KUBE_CONTROLLERS_ASSETS=$(hack/kube-controllers.sh)
+# The node agent that runs the seed's pods as processes.
+PROCESS_KUBELET=$(hack/process-kubelet.sh)
+export KUBEBUILDER_ASSETS METAL_OPERATOR_ASSETS SEAWEEDFS_ASSETS KUBE_CONTROLLERS_ASSETS PROCESS_KUBELET
 mkdir -p bin
 go build -o bin/gardener-extension-provider-metal ./cmd/gardener-extension-provider-metal
 go build -o bin/machine-controller-manager-provider-metal ./cmd/machine-controller-manager-provider-metal
 go build -o bin/machine-controller-manager github.com/gardener/machine-controller-manager/cmd/machine-controller-manager
+go build -o bin/gardener-resource-manager github.com/gardener/gardener/cmd/gardener-resource-manager
 go run ./hack/landscape --root "$root" "$@"

@@ -17,6 +17,12 @@ export METAL_OPERATOR_ASSETS
 SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh)
 export SEAWEEDFS_ASSETS
 
+# kube-controller-manager and kube-scheduler for the landscape's clusters, and the process kubelet for its nodes.
+KUBE_CONTROLLERS_ASSETS=$(hack/kube-controllers.sh)
+export KUBE_CONTROLLERS_ASSETS
+PROCESS_KUBELET=$(hack/process-kubelet.sh)
+export PROCESS_KUBELET
+
 all=false
 if [[ $# -eq 0 ]]; then
   set -- ./...

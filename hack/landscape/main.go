@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +23,18 @@ func main() {
 	flag.StringVar(&opts.Binaries.Extension, "extension", "bin/gardener-extension-provider-metal", "gardener-extension-provider-metal binary")
 	flag.StringVar(&opts.Binaries.MachineControllerManager, "machine-controller-manager", "bin/machine-controller-manager", "machine-controller-manager binary")
 	flag.StringVar(&opts.Binaries.Driver, "driver", "bin/machine-controller-manager-provider-metal", "machine-controller-manager-provider-metal binary")
+	flag.StringVar(&opts.Binaries.ResourceManager, "resource-manager", "bin/gardener-resource-manager", "gardener-resource-manager binary (built from the gardener module)")
+	flag.StringVar(&opts.Binaries.KubeControllers, "kube-controllers", os.Getenv("KUBE_CONTROLLERS_ASSETS"), "folder with kube-controller-manager and kube-scheduler (hack/kube-controllers.sh)")
+	flag.StringVar(&opts.Binaries.ProcessKubelet, "process-kubelet", os.Getenv("PROCESS_KUBELET"), "the process kubelet binary (hack/process-kubelet.sh)")
+	opts.Binaries.Images = map[string]string{}
+	flag.Func("binary", "IMAGE=PATH: run pods of IMAGE (repository, without tag) from the binary at PATH, e.g. the upstream metal cloud-controller-manager (repeatable)", func(v string) error {
+		image, path, ok := strings.Cut(v, "=")
+		if !ok || image == "" || path == "" {
+			return fmt.Errorf("want IMAGE=PATH, got %q", v)
+		}
+		opts.Binaries.Images[image] = path
+		return nil
+	})
 	flag.IntVar(&opts.MachinesPerZone, "machines-per-zone", 1, "machines of the example pool per zone (two zones)")
 	flag.BoolVar(&opts.Keep, "keep", true, "keep the landscape running for experiments until Ctrl-C; with --keep=false the shoot is deleted again and the run checks that nothing is left")
 	flag.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "time allowed for the shoot to come up and to go away")

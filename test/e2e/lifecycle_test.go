@@ -29,14 +29,25 @@ var _ = Describe("The local landscape", func() {
 		})
 		Expect(err).NotTo(HaveOccurred())
 
+		Expect(out).To(gbytes.Say(`the seed's kube-controller-manager and kube-scheduler run`))
 		Expect(out).To(gbytes.Say(`metal-operator discovered 6 Servers in 2 zones`))
 		Expect(out).To(gbytes.Say(`BIND serves zone landscape\.local\.`))
 		Expect(out).To(gbytes.Say(`extension is ready`))
+		Expect(out).To(gbytes.Say(`node seed-node-0 of the seed is Ready \(process kubelet\)`))
+		Expect(out).To(gbytes.Say(`seed pod garden/gardener-resource-manager-\S+: Running 1/1 ready`))
+		Expect(out).To(gbytes.Say(`the seed system resources \(ManagedResource garden/system\) is ready`))
 		Expect(out).To(gbytes.Say(`applied \d+ objects of example/landscape`))
 		Expect(out).To(gbytes.Say(`backups: BackupBucket \S+ and BackupEntry shoot--local--metal--\S+ Succeeded on SeaweedFS at http://127\.0\.0\.1:\d+; stand-in snapshot shoot--local--metal--\S+/v2/Full-\S+ stored with the etcd-backup secret`))
-		Expect(out).To(gbytes.Say(`machine-controller-manager and the metal driver run`))
+		Expect(out).To(gbytes.Say(`the shoot's gardener-resource-manager is ready`))
+		Expect(out).To(gbytes.Say(`seed pod shoot--local--metal/machine-controller-manager-\S+: Running 2/2 ready`))
+		Expect(out).To(gbytes.Say(`machine-controller-manager is ready`))
 		Expect(out).To(gbytes.Say(`controlplane=Succeeded dnsrecord=Succeeded infrastructure=Succeeded worker=Succeeded \| machines \[Running:4\] \| claims 4 \(bound 4, powered on 4\) \| nodes ready 4 \| dns 127\.0\.0\.1`))
 		Expect(out).To(gbytes.Say(`shoot is up`))
+		Expect(out).To(gbytes.Say(`ManagedResource shoot--local--metal/extension-controlplane-shoot \(class shoot\): ResourcesApplied=True ResourcesHealthy=True`))
+		Expect(out).To(gbytes.Say(`shoot access secrets: (\d+) of \d+ hold tokens the shoot accepts: .*shoot-access-machine-controller-manager \(system:serviceaccount:kube-system:machine-controller-manager\)`))
+		Expect(out).To(gbytes.Say(`ControlPlane health conditions: .*SystemComponentsHealthy=True`))
+		Expect(out).To(gbytes.Say(`Worker health conditions: ControlPlaneHealthy=True EveryNodeReady=True`))
+		Expect(out).To(gbytes.Say(`machine-controller-manager pod \S+ container machine-controller-manager-provider-metal \(ghcr\.io/openkcm/machine-controller-manager-provider-metal:\S+\) --metal-kubeconfig=/etc/metal/kubeconfig --node-name-policy=\S+`))
 		happyPath, _, _ := strings.Cut(string(out.Contents()), "shoot is up")
 		for _, bad := range []string{"CrashLoopBackOff", "Failed", "Error"} {
 			Expect(happyPath).NotTo(ContainSubstring(bad), "the happy path shows no error phase or state")
@@ -45,6 +56,9 @@ var _ = Describe("The local landscape", func() {
 		for range 4 {
 			Expect(out).To(gbytes.Say(`shoot--local--metal-worker-z[12]-\S+ +Running +server bmc-\d+-system-0 +node shoot--local--metal-worker-z`))
 		}
+		By("the seed's pods: what the extension and Gardener render runs; the cloud-controller-manager, whose binary the module proxy does not serve, waits with its image named")
+		Expect(out).To(gbytes.Say(`summary: \d+ seed pods`))
+		Expect(out).To(gbytes.Say(`shoot--local--metal/cloud-controller-manager-\S+ +seed-node-0 containers cloud-controller-manager \| Pending 0/1 ready \| cloud-controller-manager: ImageNotBuildable \(image "ghcr\.io/ironcore-dev/metal-cloud-controller-manager:v0\.5\.0" has no binary`))
 
 		By("a pool larger than its zone's free Servers: the machines say ResourceExhausted with the selector, the other pool runs, the Infrastructure succeeds with the shortage in its status")
 		Expect(out).To(gbytes.Say(`added pool "short": 2 machines in zone-a`))

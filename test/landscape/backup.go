@@ -209,7 +209,7 @@ func (l *landscape) deleteBackups(ctx context.Context) error {
 		&extensionsv1alpha1.BackupEntry{ObjectMeta: metav1.ObjectMeta{Name: backupEntryName}},
 		&extensionsv1alpha1.BackupBucket{ObjectMeta: metav1.ObjectMeta{Name: backupBucketName}},
 	} {
-		if err := l.seed.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		if err := l.deleteConfirmed(ctx, obj); err != nil {
 			return err
 		}
 		if err := wait.PollUntilContextTimeout(ctx, time.Second, l.opts.Timeout, true, func(ctx context.Context) (bool, error) {

@@ -145,50 +145,6 @@ func (l *landscape) applyShoot(ctx context.Context) error {
 	}
 }
 
-// startMachineControllerManager runs the real machine-controller-manager and the metal driver for the shoot's
-// control plane namespace, with the metal kubeconfig the webhook composed.
-func (l *landscape) startMachineControllerManager(ctx context.Context) error {
-	common := []string{
-		"--control-kubeconfig=" + l.path("seed.kubeconfig"),
-		"--target-kubeconfig=" + l.path("shoot.kubeconfig"),
-		"--namespace=" + seedNamespace,
-		"--leader-elect=false",
-	}
-	mcmPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	mcm, err := startProcess(l.opts.StateDir, "machine-controller-manager", l.opts.Binaries.MachineControllerManager,
-		append(common, "--port="+strconv.Itoa(mcmPort))...)
-	if err != nil {
-		return err
-	}
-	l.procs = append(l.procs, mcm)
-	driverPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	driver, err := startProcess(l.opts.StateDir, "machine-controller-manager-provider-metal", l.opts.Binaries.Driver,
-		append(common,
-			"--port="+strconv.Itoa(driverPort),
-			"--metal-kubeconfig="+l.path("metal-shoot.kubeconfig"),
-			"--node-name-policy=ServerClaimName",
-			"--machine-creation-timeout=5m",
-			"--machine-health-timeout=5m",
-		)...)
-	if err != nil {
-		return err
-	}
-	l.procs = append(l.procs, driver)
-	for _, p := range []*process{mcm, driver} {
-		if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", map[*process]int{mcm: mcmPort, driver: driverPort}[p]), p); err != nil {
-			return err
-		}
-	}
-	l.step("machine-controller-manager and the metal driver run for " + seedNamespace)
-	return nil
-}
-
 func slicesDeleteSuffix(files []string, suffix string) []string {
 	var result []string
 	for _, f := range files {

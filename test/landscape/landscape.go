@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
+	"github.com/gardener/gardener/pkg/client/kubernetes"
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
@@ -53,6 +54,15 @@ type Binaries struct {
 	MachineControllerManager string
 	// Driver is machine-controller-manager-provider-metal.
 	Driver string
+	// ResourceManager is gardener-resource-manager, built from the gardener module.
+	ResourceManager string
+	// KubeControllers is the folder with kube-controller-manager and kube-scheduler (hack/kube-controllers.sh).
+	KubeControllers string
+	// ProcessKubelet is the node agent that runs pods as processes (hack/process-kubelet.sh).
+	ProcessKubelet string
+	// Images maps further images to binaries that the process kubelet runs (the upstream cloud-controller-manager
+	// and metal-load-balancer-controller, which cannot be built here).
+	Images map[string]string
 }
 
 // Options configure a landscape run.
@@ -79,15 +89,17 @@ type Options struct {
 }
 
 type landscape struct {
-	opts    Options
-	vars    map[string]string
-	seed    client.Client
-	shoot   client.Client
-	metal   *metalapi.MetalAPI
-	bind    *bind
-	backups *backups
-	started time.Time
-	procs   []*process
+	opts  Options
+	vars  map[string]string
+	seed  client.Client
+	shoot client.Client
+	// seedCluster and shootCluster are the API servers behind seed and shoot.
+	seedCluster, shootCluster *cluster
+	metal                     *metalapi.MetalAPI
+	bind                      *bind
+	backups                   *backups
+	started                   time.Time
+	procs                     []*process
 }
 
 // Run starts the landscape, brings the example shoot's machines up and, unless Keep is set, deletes the shoot and
@@ -123,20 +135,28 @@ func Run(ctx context.Context, opts Options) error {
 
 func (l *landscape) run(ctx context.Context) error {
 	l.step("starting the seed, the shoot and the metal API")
-	seedConfig, stopSeed, err := l.startCluster("seed", l.crdDirs())
+	seed, stopSeed, err := l.startCluster("seed", l.crdDirs())
 	if err != nil {
 		return err
 	}
 	defer stopSeed()
-	shootConfig, stopShoot, err := l.startCluster("shoot", nil)
+	shoot, stopShoot, err := l.startCluster("shoot", nil)
 	if err != nil {
 		return err
 	}
 	defer stopShoot()
-	if l.seed, err = newClient(seedConfig); err != nil {
+	l.seedCluster, l.shootCluster = seed, shoot
+	if l.seed, err = newClient(seed.config); err != nil {
 		return err
 	}
-	if l.shoot, err = newClient(shootConfig); err != nil {
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go l.watchPods(watchCtx, l.seed, "seed")
+	if err := l.startControlLoops(ctx, seed); err != nil {
+		return err
+	}
+	l.step("the seed's kube-controller-manager and kube-scheduler run")
+	if l.shoot, err = newClient(shoot.config); err != nil {
 		return err
 	}
 
@@ -149,7 +169,7 @@ func (l *landscape) run(ctx context.Context) error {
 	standinsCtx, stopStandins := context.WithCancel(ctx)
 	standinsDone := make(chan error, 1)
 	go func() {
-		standinsDone <- standins.Run(standinsCtx, l.metal.Config, shootConfig, standins.Options{Log: l.logFile("standins")})
+		standinsDone <- standins.Run(standinsCtx, l.metal.Config, shoot.config, standins.Options{Log: l.logFile("standins")})
 	}()
 	defer func() {
 		stopStandins()
@@ -171,6 +191,13 @@ func (l *landscape) run(ctx context.Context) error {
 	if err := l.startExtension(ctx); err != nil {
 		return err
 	}
+	if err := l.startNode(ctx, seed, node{name: seedNodeName, ip: "127.0.0.1", podRange: 1}); err != nil {
+		return err
+	}
+	l.step("node " + seedNodeName + " of the seed is Ready (process kubelet)")
+	if err := l.bootstrapSeed(ctx); err != nil {
+		return err
+	}
 	if err := l.applyShoot(ctx); err != nil {
 		return err
 	}
@@ -182,10 +209,13 @@ func (l *landscape) run(ctx context.Context) error {
 			l.backups.stop()
 		}
 	}()
-	if err := l.startMachineControllerManager(ctx); err != nil {
+	if err := l.deployShootControlPlane(ctx); err != nil {
 		return err
 	}
 	if err := l.waitShootReady(ctx); err != nil {
+		return err
+	}
+	if err := l.seedChecks(ctx); err != nil {
 		return err
 	}
 	l.summary(ctx)
@@ -211,14 +241,33 @@ func (l *landscape) crdDirs() []string {
 	return dirs
 }
 
-// startCluster starts a kube-apiserver and etcd and writes an admin kubeconfig <name>.kubeconfig.
-func (l *landscape) startCluster(name string, crdDirs []string) (*rest.Config, func(), error) {
+// startCluster starts a kube-apiserver and etcd and writes an admin kubeconfig <name>.kubeconfig. Unlike envtest's
+// defaults, the ServiceAccount admission plugin is on (kube-controller-manager creates the ServiceAccounts and
+// their tokens), and the API server reaches webhooks and aggregated APIs at their endpoints (pod IPs), because
+// no kube-proxy routes Service IPs on this machine.
+func (l *landscape) startCluster(name string, crdDirs []string) (*cluster, func(), error) {
 	env := &envtest.Environment{CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: len(crdDirs) > 0}
+	apiserver := env.ControlPlane.GetAPIServer()
+	apiserver.Configure().Set("disable-admission-plugins", "")
+	apiserver.Configure().Set("enable-aggregator-routing", "true")
+	// As Gardener configures a shoot's kube-apiserver: the shoot access tokens gardener-resource-manager requests are
+	// for the audience "gardener" (pkg/component/kubernetes/apiserver).
+	apiserver.Configure().Set("service-account-issuer", "https://"+name+".landscape.local")
+	apiserver.Configure().Set("api-audiences", "kubernetes,gardener")
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the %s cluster: %w", name, err)
 	}
 	stop := func() { _ = env.Stop() }
+	c := &cluster{name: name, env: env, config: cfg, caFile: l.path(name + "-ca.crt")}
+	if c.version, err = serverVersion(cfg); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := os.WriteFile(c.caFile, cfg.CAData, 0o600); err != nil {
+		stop()
+		return nil, nil, err
+	}
 	user, err := env.AddUser(envtest.User{Name: "landscape-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		stop()
@@ -233,7 +282,7 @@ func (l *landscape) startCluster(name string, crdDirs []string) (*rest.Config, f
 		stop()
 		return nil, nil, err
 	}
-	return cfg, stop, nil
+	return c, stop, nil
 }
 
 func (l *landscape) startMetalAPI(ctx context.Context, servers int) error {
@@ -314,6 +363,9 @@ func (l *landscape) stopProcesses() {
 func newClient(cfg *rest.Config) (client.Client, error) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	// What gardenlet's seed client knows (CRDs, ManagedResources, VPAs, monitoring, ...): Gardener's components
+	// write those kinds.
+	utilruntime.Must(kubernetes.AddSeedSchemeToScheme(scheme))
 	utilruntime.Must(extensionscontroller.AddToScheme(scheme))
 	utilruntime.Must(machinev1alpha1.AddToScheme(scheme))
 	utilruntime.Must(metalv1alpha1.AddToScheme(scheme))

@@ -205,6 +205,14 @@ func (l *landscape) summary(ctx context.Context) {
 		}
 		_, _ = fmt.Fprintf(l.opts.Out, "          %-45s %-8s server %-22s node %s\n", m.Name, m.Status.CurrentStatus.Phase, server, m.Labels[machinev1alpha1.NodeLabelKey])
 	}
+	pods, err := podSummary(ctx, l.seed)
+	if err != nil {
+		return
+	}
+	l.step(fmt.Sprintf("summary: %d seed pods", len(pods)))
+	for _, line := range pods {
+		_, _ = fmt.Fprintf(l.opts.Out, "          %s\n", line)
+	}
 }
 
 // deleteShoot deletes the extension resources as gardenlet does on shoot deletion and checks that nothing of the
@@ -217,7 +225,7 @@ func (l *landscape) deleteShoot(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		if err := l.seed.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		if err := l.deleteConfirmed(ctx, obj); err != nil {
 			return err
 		}
 		if kind == "worker" {

@@ -1,0 +1,150 @@
+package landscape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	gardenerimagevector "github.com/gardener/gardener/imagevector"
+
+	"github.com/openkcm/gardener-extension-provider-metal/imagevector"
+)
+
+// seedNodeName is the node of the seed that runs the shoot control plane's pods.
+const seedNodeName = "seed-node-0"
+
+// node is a Node served by the process kubelet (test/landscape/processkubelet).
+type node struct {
+	name string
+	// labels and taints the kubelet registers the Node with.
+	labels map[string]string
+	taints []string
+	// ip is the InternalIP the kubelet reports; empty for a kubelet that leaves addresses to the cloud provider.
+	ip string
+	// systemUUID is reported in status.nodeInfo.
+	systemUUID string
+	// podRange is the octet of 10.250.<podRange>.0/24 the node's pod IPs come from (not loopback: the API server refuses loopback endpoints).
+	podRange int
+}
+
+// images maps each image the landscape can run to its binary: our driver, machine-controller-manager and
+// gardener-resource-manager as built here, and every IMAGE=PATH given on the command line (the upstream CCM and
+// metal-load-balancer-controller, which the module proxy does not serve). A pod with any other image stays Pending,
+// with the image named.
+func (l *landscape) images() (map[string]string, error) {
+	images := map[string]string{}
+	ours, err := imagevector.ImageVector().FindImage("machine-controller-manager-provider-metal")
+	if err != nil {
+		return nil, err
+	}
+	images[*ours.Repository] = l.opts.Binaries.Driver
+	for name, binary := range map[string]string{
+		gardenerimagevector.ContainerImageNameMachineControllerManager: l.opts.Binaries.MachineControllerManager,
+		gardenerimagevector.ContainerImageNameGardenerResourceManager:  l.opts.Binaries.ResourceManager,
+	} {
+		image, err := gardenerimagevector.Containers().FindImage(name)
+		if err != nil {
+			return nil, err
+		}
+		images[*image.Repository] = binary
+	}
+	maps.Copy(images, l.opts.Binaries.Images)
+	return images, nil
+}
+
+// startNode runs a process kubelet that registers n in cluster c and runs the pods bound to it; the pods reach the
+// landscape's API servers through forwarded loopback ports.
+func (l *landscape) startNode(ctx context.Context, c *cluster, n node) error {
+	if l.opts.Binaries.ProcessKubelet == "" {
+		return errors.New("the process kubelet is not given: run hack/process-kubelet.sh (make start and make test do this)")
+	}
+	kubeconfig, err := l.kubeconfigFor(c, "node-"+n.name, envtest.User{Name: "system:node:" + n.name, Groups: []string{"system:masters"}})
+	if err != nil {
+		return err
+	}
+	images, err := l.images()
+	if err != nil {
+		return err
+	}
+	args := []string{
+		"--kubeconfig=" + kubeconfig,
+		"--node-name=" + n.name,
+		"--state-dir=" + l.path("pods"),
+		fmt.Sprintf("--pod-cidr=10.250.%d.0/24", n.podRange),
+	}
+	if n.ip != "" {
+		args = append(args, "--node-ip="+n.ip)
+	}
+	if n.systemUUID != "" {
+		args = append(args, "--system-uuid="+n.systemUUID)
+	}
+	if len(n.labels) > 0 {
+		var labels []string
+		for _, k := range slices.Sorted(maps.Keys(n.labels)) {
+			labels = append(labels, k+"="+n.labels[k])
+		}
+		args = append(args, "--node-labels="+strings.Join(labels, ","))
+	}
+	if len(n.taints) > 0 {
+		args = append(args, "--register-with-taints="+strings.Join(n.taints, ","))
+	}
+	for _, image := range slices.Sorted(maps.Keys(images)) {
+		args = append(args, "--image="+image+"="+images[image])
+	}
+	for _, port := range l.forwardedPorts() {
+		args = append(args, "--forward-port="+port)
+	}
+	p, err := startProcess(l.opts.StateDir, "kubelet-"+n.name, l.opts.Binaries.ProcessKubelet, args...)
+	if err != nil {
+		return err
+	}
+	l.procs = append(l.procs, p)
+	return l.waitNodeReady(ctx, c, n.name, p)
+}
+
+// forwardedPorts are the loopback ports of the landscape that pods reach: the three API servers.
+func (l *landscape) forwardedPorts() []string {
+	var ports []string
+	for _, host := range []string{l.seedCluster.config.Host, l.shootCluster.config.Host, l.metal.Config.Host} {
+		if u, err := url.Parse(host); err == nil && u.Port() != "" {
+			ports = append(ports, u.Port())
+		}
+	}
+	return ports
+}
+
+func (l *landscape) waitNodeReady(ctx context.Context, c *cluster, name string, p *process) error {
+	cl, err := newClient(c.config)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		if err := p.running(); err != nil {
+			return err
+		}
+		n := &corev1.Node{}
+		if err := cl.Get(ctx, client.ObjectKey{Name: name}, n); err == nil {
+			for _, cond := range n.Status.Conditions {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("node %s of the %s cluster did not become Ready; log: %s", name, c.name, p.logPath)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
