@@ -174,7 +174,9 @@ var _ = Describe("Admission of valid objects", Ordered, func() {
 			`"machineImages":[{"name":"gardenlinux","versions":[{"version":"2.0.0","image":"registry.example.com/gardenlinux:2.0.0","architecture":"amd64"}]}]`))
 		profile.Spec.Parent.Name = capabilityProfile.Name
 		profile.Spec.MachineImages[0].Versions[0].Architectures = nil
-		Expect(testClient.Create(ctx, profile)).To(Succeed())
+		// gardener-apiserver's NamespacedCloudProfile admission reads the parent from its informer cache, which may
+		// not hold the CloudProfile created a moment ago ("not found"); the create succeeds once it does.
+		Eventually(func() error { return testClient.Create(ctx, profile.DeepCopy()) }).Should(Succeed())
 
 		By("waiting for Gardener's controller to merge the status and our mutator to merge the providerConfig")
 		Eventually(func(g Gomega) []v1alpha1.MachineImageVersion {
