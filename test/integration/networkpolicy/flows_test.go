@@ -241,10 +241,10 @@ func policyNames(ctx SpecContext, g Gomega, namespace string) []string {
 
 func printTable(flows []flow, verdicts map[flow]string) {
 	w := tabwriter.NewWriter(GinkgoWriter, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "FLOW\tVERDICT")
+	_, _ = fmt.Fprintln(w, "FLOW\tVERDICT")
 	for _, f := range flows {
 		if verdict, ok := verdicts[f]; ok {
-			fmt.Fprintf(w, "%s\t%s\n", f, verdict)
+			_, _ = fmt.Fprintf(w, "%s\t%s\n", f, verdict)
 		}
 	}
 	_ = w.Flush()
