@@ -166,6 +166,9 @@ func (l *landscape) deployShootControlPlane(ctx context.Context) error {
 	if err := l.deployShootResourceManager(ctx, sm); err != nil {
 		return err
 	}
+	if err := l.deployShootControllers(ctx, sm); err != nil {
+		return err
+	}
 
 	image, err := gardenerimagevector.Containers().FindImage(gardenerimagevector.ContainerImageNameMachineControllerManager)
 	if err != nil {

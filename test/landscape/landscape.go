@@ -1,6 +1,6 @@
 // Package landscape runs the local landscape: a seed, a shoot and a metal API as real kube-apiservers on this
 // machine, the extension, the real machine-controller-manager with the metal driver, the real metal-operator with
-// Redfish mock BMCs (package metalapi), stand-ins for the boot operator and the kubelet (package standins) and,
+// Redfish mock BMCs (package metalapi), a process kubelet for each booted Server (shootnodes.go), stand-ins for the boot operator and the CCM (package standins) and,
 // when installed, BIND for DNS. It applies the example shoot of example/landscape and brings its machines up.
 package landscape
 
@@ -100,6 +100,8 @@ type landscape struct {
 	backups                   *backups
 	started                   time.Time
 	procs                     []*process
+	// nodes are the kubelets of the shoot's booted Servers.
+	nodes *shootNodes
 }
 
 // Run starts the landscape, brings the example shoot's machines up and, unless Keep is set, deletes the shoot and
@@ -169,7 +171,7 @@ func (l *landscape) run(ctx context.Context) error {
 	standinsCtx, stopStandins := context.WithCancel(ctx)
 	standinsDone := make(chan error, 1)
 	go func() {
-		standinsDone <- standins.Run(standinsCtx, l.metal.Config, shoot.config, standins.Options{Log: l.logFile("standins")})
+		standinsDone <- standins.Run(standinsCtx, l.metal.Config, standins.Options{Log: l.logFile("standins")})
 	}()
 	defer func() {
 		stopStandins()
@@ -201,6 +203,23 @@ func (l *landscape) run(ctx context.Context) error {
 	if err := l.applyShoot(ctx); err != nil {
 		return err
 	}
+	l.nodes = newShootNodes(l)
+	nodesCtx, stopNodes := context.WithCancel(ctx)
+	nodesDone := make(chan struct{})
+	go func() {
+		defer close(nodesDone)
+		l.nodes.run(nodesCtx)
+	}()
+	ccmDone := make(chan struct{})
+	go func() {
+		defer close(ccmDone)
+		l.runCCM(nodesCtx)
+	}()
+	defer func() {
+		stopNodes()
+		<-nodesDone
+		<-ccmDone
+	}()
 	if err := l.startBackups(ctx); err != nil {
 		return err
 	}
@@ -347,6 +366,11 @@ func (l *landscape) logFile(name string) io.Writer {
 		return io.Discard
 	}
 	return f
+}
+
+// logf writes a line to the landscape's log file (not to the progress).
+func (l *landscape) logf(format string, args ...any) {
+	logf.Log.WithName("landscape").Info(fmt.Sprintf(format, args...))
 }
 
 func (l *landscape) step(msg string) {

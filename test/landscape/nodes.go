@@ -2,17 +2,16 @@ package landscape
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	gardenerimagevector "github.com/gardener/gardener/imagevector"
 
@@ -32,12 +31,16 @@ type node struct {
 	ip string
 	// systemUUID is reported in status.nodeInfo.
 	systemUUID string
+	// kubeletVersion is reported in status.nodeInfo; empty: the process kubelet's default.
+	kubeletVersion string
+	// stateDir holds the kubelet's pods; empty: <state>/pods.
+	stateDir string
 	// podRange is the octet of 10.250.<podRange>.0/24 the node's pod IPs come from (not loopback: the API server refuses loopback endpoints).
 	podRange int
 }
 
-// images maps each image the landscape can run to its binary: our driver, machine-controller-manager and
-// gardener-resource-manager as built here, and every IMAGE=PATH given on the command line (the upstream CCM and
+// images maps each image the landscape can run to its binary: our driver, machine-controller-manager,
+// gardener-resource-manager, kube-controller-manager and kube-scheduler as built here, and every IMAGE=PATH given on the command line (the upstream CCM and
 // metal-load-balancer-controller, which the module proxy does not serve). A pod with any other image stays Pending,
 // with the image named.
 func (l *landscape) images() (map[string]string, error) {
@@ -50,6 +53,8 @@ func (l *landscape) images() (map[string]string, error) {
 	for name, binary := range map[string]string{
 		gardenerimagevector.ContainerImageNameMachineControllerManager: l.opts.Binaries.MachineControllerManager,
 		gardenerimagevector.ContainerImageNameGardenerResourceManager:  l.opts.Binaries.ResourceManager,
+		gardenerimagevector.ContainerImageNameKubeControllerManager:    filepath.Join(l.opts.Binaries.KubeControllers, "kube-controller-manager"),
+		gardenerimagevector.ContainerImageNameKubeScheduler:            filepath.Join(l.opts.Binaries.KubeControllers, "kube-scheduler"),
 	} {
 		image, err := gardenerimagevector.Containers().FindImage(name)
 		if err != nil {
@@ -61,24 +66,27 @@ func (l *landscape) images() (map[string]string, error) {
 	return images, nil
 }
 
-// startNode runs a process kubelet that registers n in cluster c and runs the pods bound to it; the pods reach the
-// landscape's API servers through forwarded loopback ports.
+// startNode runs a process kubelet that registers n in cluster c and runs the pods bound to it, and waits until the
+// Node is Ready; the pods reach the landscape's API servers through forwarded loopback ports.
 func (l *landscape) startNode(ctx context.Context, c *cluster, n node) error {
-	if l.opts.Binaries.ProcessKubelet == "" {
-		return errors.New("the process kubelet is not given: run hack/process-kubelet.sh (make start and make test do this)")
-	}
-	kubeconfig, err := l.kubeconfigFor(c, "node-"+n.name, envtest.User{Name: "system:node:" + n.name, Groups: []string{"system:masters"}})
+	p, err := l.startKubelet(c, n)
 	if err != nil {
 		return err
 	}
-	images, err := l.images()
-	if err != nil {
-		return err
+	l.procs = append(l.procs, p)
+	return l.waitNodeReady(ctx, c, n.name, p)
+}
+
+// kubeletArgs are the process kubelet's flags for n.
+func (l *landscape) kubeletArgs(n node, kubeconfig string, images map[string]string) []string {
+	stateDir := n.stateDir
+	if stateDir == "" {
+		stateDir = l.path("pods")
 	}
 	args := []string{
 		"--kubeconfig=" + kubeconfig,
 		"--node-name=" + n.name,
-		"--state-dir=" + l.path("pods"),
+		"--state-dir=" + stateDir,
 		fmt.Sprintf("--pod-cidr=10.250.%d.0/24", n.podRange),
 	}
 	if n.ip != "" {
@@ -86,6 +94,9 @@ func (l *landscape) startNode(ctx context.Context, c *cluster, n node) error {
 	}
 	if n.systemUUID != "" {
 		args = append(args, "--system-uuid="+n.systemUUID)
+	}
+	if n.kubeletVersion != "" {
+		args = append(args, "--kubelet-version="+n.kubeletVersion)
 	}
 	if len(n.labels) > 0 {
 		var labels []string
@@ -103,12 +114,7 @@ func (l *landscape) startNode(ctx context.Context, c *cluster, n node) error {
 	for _, port := range l.forwardedPorts() {
 		args = append(args, "--forward-port="+port)
 	}
-	p, err := startProcess(l.opts.StateDir, "kubelet-"+n.name, l.opts.Binaries.ProcessKubelet, args...)
-	if err != nil {
-		return err
-	}
-	l.procs = append(l.procs, p)
-	return l.waitNodeReady(ctx, c, n.name, p)
+	return args
 }
 
 // forwardedPorts are the loopback ports of the landscape that pods reach: the three API servers.

@@ -19,9 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/metalapi"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/standins"
@@ -35,9 +33,7 @@ var _ = Describe("the metal API of the landscape", Ordered, func() {
 	var (
 		api    *metalapi.MetalAPI
 		metalC client.Client
-		shootC client.Client
-		// stopShoot and stopStandins run once, from the last spec or from the cleanup of a failed run.
-		stopShoot    func() error
+		// stopStandins runs once, from the last spec or from the cleanup of a failed run.
 		stopStandins func() error
 		ownPIDs      map[int]bool
 		ownGroups    map[int]bool
@@ -60,14 +56,6 @@ var _ = Describe("the metal API of the landscape", Ordered, func() {
 	BeforeAll(func(ctx SpecContext) {
 		Expect(os.Getenv("KUBEBUILDER_ASSETS")).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS is not set: export KUBEBUILDER_ASSETS=$(hack/envtest.sh)")
 		Expect(os.Getenv(metalapi.AssetsEnv)).NotTo(BeEmpty(), "%s is not set: export %s=$(hack/metal-operator.sh)", metalapi.AssetsEnv, metalapi.AssetsEnv)
-
-		shootEnv := &envtest.Environment{}
-		shootCfg, err := shootEnv.Start()
-		Expect(err).NotTo(HaveOccurred())
-		stopShoot = sync.OnceValue(shootEnv.Stop)
-		DeferCleanup(func() { Expect(stopShoot()).To(Succeed()) })
-		shootC, err = client.New(fast(shootCfg), client.Options{})
-		Expect(err).NotTo(HaveOccurred())
 
 		// The logs stay for inspection when a spec fails.
 		stateDir, err := os.MkdirTemp("", "metalapi-test-")
@@ -101,7 +89,7 @@ var _ = Describe("the metal API of the landscape", Ordered, func() {
 		// The boot operator is needed for discovery already, so the stand-ins start right away.
 		standsCtx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- standins.Run(standsCtx, api.Config, shootCfg, standins.Options{Log: GinkgoWriter}) }()
+		go func() { done <- standins.Run(standsCtx, api.Config, standins.Options{Log: GinkgoWriter}) }()
 		stopStandins = sync.OnceValue(func() error {
 			cancel()
 			select {
@@ -157,7 +145,7 @@ var _ = Describe("the metal API of the landscape", Ordered, func() {
 			HaveKeyWithValue(metal.ZoneLabel, "zone-a"), HaveKeyWithValue(metalapi.RackLabel, "r1"), HaveKeyWithValue(metalapi.MachineTypeLabel, "m1")))
 	}, SpecTimeout(3*time.Minute))
 
-	It("binds a claim to a matching Server, powers it on and registers its Node in the shoot", func(ctx SpecContext) {
+	It("binds a claim to a matching Server, and powers it on", func(ctx SpecContext) {
 		Expect(metalC.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}})).To(Succeed())
 		Expect(metalC.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: claimName + "-ignition", Namespace: namespace},
@@ -192,28 +180,12 @@ var _ = Describe("the metal API of the landscape", Ordered, func() {
 			g.Expect(server.Status.PowerState).To(Equal(metalv1alpha1.ServerOnPowerState))
 		}).WithPolling(20 * time.Millisecond).WithTimeout(time.Minute).Should(Succeed())
 		record("claimed Server powered On (after creation)", time.Since(start))
-
-		node := &corev1.Node{}
-		Eventually(ctx, func(g Gomega) {
-			g.Expect(shootC.Get(ctx, client.ObjectKey{Name: claimName}, node)).To(Succeed())
-			g.Expect(node.Status.Conditions).To(ContainElement(SatisfyAll(
-				HaveField("Type", corev1.NodeReady), HaveField("Status", corev1.ConditionTrue))))
-		}).WithPolling(20 * time.Millisecond).WithTimeout(time.Minute).Should(Succeed())
-		record("Node Ready in the shoot (after creation)", time.Since(start))
-		Expect(node.Spec.ProviderID).To(Equal(driver.ProviderID(namespace, claimName)))
-		Expect(node.Spec.ProviderID).To(Equal("metal://" + namespace + "/" + claimName))
 	}, SpecTimeout(3*time.Minute))
 
-	It("releases the Server and removes the Node when the claim is deleted", func(ctx SpecContext) {
+	It("releases the Server when the claim is deleted", func(ctx SpecContext) {
 		claim := &metalv1alpha1.ServerClaim{ObjectMeta: metav1.ObjectMeta{Name: claimName, Namespace: namespace}}
 		start := time.Now()
 		Expect(metalC.Delete(ctx, claim)).To(Succeed())
-
-		Eventually(ctx, func(g Gomega) {
-			err := shootC.Get(ctx, client.ObjectKey{Name: claimName}, &corev1.Node{})
-			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Node still there: %v", err)
-		}).WithPolling(20 * time.Millisecond).WithTimeout(time.Minute).Should(Succeed())
-		record("Node removed (after claim deletion)", time.Since(start))
 
 		Eventually(ctx, func(g Gomega) {
 			err := metalC.Get(ctx, client.ObjectKeyFromObject(claim), claim)
@@ -233,13 +205,12 @@ var _ = Describe("the metal API of the landscape", Ordered, func() {
 
 	It("stops everything cleanly and leaves no process behind", func() {
 		ownPIDs, ownGroups = descendants()
-		// etcd and kube-apiserver of both clusters, metal-operator and three mocks.
-		Expect(len(ownPIDs)).To(BeNumerically(">=", 8), "descendants: %v", ownPIDs)
+		// etcd and kube-apiserver of the metal API, metal-operator and three mocks.
+		Expect(len(ownPIDs)).To(BeNumerically(">=", 6), "descendants: %v", ownPIDs)
 
 		Expect(stopStandins()).To(Succeed())
 		start := time.Now()
 		Expect(api.Stop()).To(Succeed())
-		Expect(stopShoot()).To(Succeed())
 		record("stop", time.Since(start))
 
 		Eventually(func() []string { return survivors(ownPIDs, ownGroups) }).WithTimeout(10 * time.Second).Should(BeEmpty())

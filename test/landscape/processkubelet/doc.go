@@ -28,7 +28,8 @@
 // Volumes are materialized under <state-dir>/<namespace>/<pod>/volumes/<volume>/: secret, configMap,
 // downwardAPI and projected (secret, configMap, downwardAPI, serviceAccountToken requested with TokenRequest,
 // bound to the pod) with items, modes and optional; emptyDir (a directory, also for medium Memory); hostPath
-// (the host path itself). Secret-like volumes are written like the kubelet's AtomicWriter (a ..data symlink
+// (the host path itself); persistentVolumeClaim of a bound claim whose PersistentVolume is local or hostPath
+// (the volume's path, which must exist; the pod waits while the claim is unbound). Secret-like volumes are written like the kubelet's AtomicWriter (a ..data symlink
 // swapped by rename) and refreshed every --volume-sync-period; tokens are requested again at 80% of their
 // lifetime. Their files belong to the pod's fsGroup and, when all containers run as the same non-root user, to
 // that user. They are removed when the pod stops for good; the logs stay.

@@ -452,6 +452,61 @@ var _ = Describe("process kubelet", func() {
 		Expect(os.ReadFile(filepath.Join(stateDir, ns, "restricted", "volumes", "rw", "file"))).To(Equal([]byte("ok")))
 	})
 
+	It("mounts the local PersistentVolume of a bound claim and waits while the claim is unbound", func() {
+		ns := newNamespace()
+		dir := GinkgoT().TempDir()
+		pv, err := client.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "pk-local-"},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+				AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				StorageClassName:       "local",
+				PersistentVolumeSource: corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: dir}},
+				NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+					MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{nodeName}}},
+				}}}},
+			},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = client.CoreV1().PersistentVolumes().Delete(ctx, pv.Name, metav1.DeleteOptions{}) })
+		claim, err := client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "data"},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				StorageClassName: ptr.To("local"),
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+
+		pod := newPod(ns, "claimer", corev1.RestartPolicyNever, corev1.Container{Name: "main", Image: image,
+			Args:         []string{"--write=/data/file=ok"},
+			VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}, apiAccessMount}})
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}})
+		create(pod)
+		Consistently(func(g Gomega) {
+			pod, err := get(ns, "claimer")()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(pod.Status.Phase).To(Or(BeEmpty(), Equal(corev1.PodPending)))
+		}, 3*time.Second, 500*time.Millisecond).Should(Succeed())
+
+		// What the PersistentVolume binder does (envtest runs no kube-controller-manager).
+		claim.Spec.VolumeName = pv.Name
+		claim, err = client.CoreV1().PersistentVolumeClaims(ns).Update(ctx, claim, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		claim.Status.Phase = corev1.ClaimBound
+		_, err = client.CoreV1().PersistentVolumeClaims(ns).UpdateStatus(ctx, claim, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+
+		Eventually(func(g Gomega) {
+			pod, err := get(ns, "claimer")()
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(pod.Status.Phase).To(Equal(corev1.PodSucceeded))
+		}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
+		Expect(os.ReadFile(filepath.Join(dir, "file"))).To(Equal([]byte("ok")))
+	})
+
 	It("runs hostNetwork pods in the host's network namespace with the node IP", func() {
 		ns := newNamespace()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -33,6 +33,8 @@ type volumes struct {
 	objects objects
 	owner   owner
 	tokens  map[string]*cachedToken
+	// claimed holds the host path of each persistentVolumeClaim volume, once its claim is bound.
+	claimed map[string]string
 }
 
 type cachedToken struct {
@@ -41,7 +43,7 @@ type cachedToken struct {
 }
 
 func newVolumes(dir string, client kubernetes.Interface, obj objects, o owner) *volumes {
-	return &volumes{dir: dir, client: client, objects: obj, owner: o, tokens: map[string]*cachedToken{}}
+	return &volumes{dir: dir, client: client, objects: obj, owner: o, tokens: map[string]*cachedToken{}, claimed: map[string]string{}}
 }
 
 // path is the host directory that holds a volume: the volume directory, or the host path of a hostPath volume.
@@ -52,6 +54,12 @@ func (v *volumes) path(pod *corev1.Pod, name string) (string, error) {
 		}
 		if vol.HostPath != nil {
 			return vol.HostPath.Path, nil
+		}
+		if vol.PersistentVolumeClaim != nil {
+			if p, ok := v.claimed[name]; ok {
+				return p, nil
+			}
+			return "", fmt.Errorf("the claim of volume %q is not bound", name)
 		}
 		return filepath.Join(v.dir, name), nil
 	}
@@ -86,6 +94,13 @@ func (v *volumes) syncVolume(ctx context.Context, facts podFacts, vol *corev1.Vo
 		if t == corev1.HostPathDirectoryOrCreate {
 			return os.MkdirAll(vol.HostPath.Path, 0o755)
 		}
+		return nil
+	case vol.PersistentVolumeClaim != nil:
+		p, err := v.claimPath(ctx, facts.pod.Namespace, vol.PersistentVolumeClaim.ClaimName)
+		if err != nil {
+			return err
+		}
+		v.claimed[vol.Name] = p
 		return nil
 	}
 	payload, err := v.payload(ctx, facts, vol)
@@ -357,4 +372,34 @@ func same(dataLink string, payload map[string]file) bool {
 		return nil
 	})
 	return walkErr == nil && count == len(payload)
+}
+
+// claimPath is the host directory of a bound claim's PersistentVolume, as the kubelet mounts a local or hostPath
+// PersistentVolume (the path must exist on the node; the kubelet creates nothing for a local volume). Other
+// volume types have no node-local path here.
+func (v *volumes) claimPath(ctx context.Context, ns, name string) (string, error) {
+	claim, err := v.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("reading PersistentVolumeClaim %s: %w", name, err)
+	}
+	if claim.Spec.VolumeName == "" || claim.Status.Phase != corev1.ClaimBound {
+		return "", fmt.Errorf("PersistentVolumeClaim %s is not bound yet", name)
+	}
+	pv, err := v.client.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("reading PersistentVolume %s of claim %s: %w", claim.Spec.VolumeName, name, err)
+	}
+	var path string
+	switch {
+	case pv.Spec.Local != nil:
+		path = pv.Spec.Local.Path
+	case pv.Spec.HostPath != nil:
+		path = pv.Spec.HostPath.Path
+	default:
+		return "", fmt.Errorf("PersistentVolume %s is neither local nor hostPath; the process kubelet mounts only those", pv.Name)
+	}
+	if info, err := os.Stat(path); err != nil || !info.IsDir() {
+		return "", fmt.Errorf("path %s of PersistentVolume %s is not a directory on this node", path, pv.Name)
+	}
+	return path, nil
 }

@@ -1,6 +1,6 @@
 // Package standins plays, in the local landscape, the parts that only real hardware, or a binary the module proxy
-// does not serve, can: the boot operator, which serves a Server's boot configuration and reports it Ready; the
-// kubelet of a booted Server, which registers its Node in the shoot; and the CCM stand-in (RunCCM), which
+// does not serve, can: the boot operator, which serves a Server's boot configuration and reports it Ready, and the
+// CCM stand-in (RunCCM), which
 // initializes the Nodes as the metal cloud-controller-manager does when its binary is not given. Everything else on
 // the metal side is the real metal-operator; keep this package to those parts.
 package standins
@@ -17,33 +17,20 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
-	"github.com/openkcm/gardener-extension-provider-metal/pkg/driver"
 )
 
 // Options configure the stand-ins.
 type Options struct {
-	// NodeNamePolicy names the Nodes as the driver expects; empty means driver.NodeNameServerClaimName.
-	NodeNamePolicy driver.NodeNamePolicy
-	// KubeletVersion is reported in the Nodes' status; empty means v1.36.0.
-	KubeletVersion string
 	// Log receives the stand-ins' log lines; nil discards them.
 	Log io.Writer
 }
 
-// Run runs the boot operator against the metal API and, when shoot is not nil, the kubelet, which registers Nodes
-// in shoot. It blocks until ctx ends and returns nil then, or an error when the stand-ins cannot run.
-func Run(ctx context.Context, metal, shoot *rest.Config, opts Options) error {
-	if opts.NodeNamePolicy == "" {
-		opts.NodeNamePolicy = driver.NodeNameServerClaimName
-	}
-	if opts.KubeletVersion == "" {
-		opts.KubeletVersion = "v1.36.0"
-	}
+// Run runs the boot operator against the metal API. It blocks until ctx ends and returns nil then, or an error
+// when the stand-ins cannot run.
+func Run(ctx context.Context, metal *rest.Config, opts Options) error {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
@@ -63,15 +50,6 @@ func Run(ctx context.Context, metal, shoot *rest.Config, opts Options) error {
 	}
 	if err := addBootOperator(mgr); err != nil {
 		return err
-	}
-	if shoot != nil {
-		shootClient, err := client.New(shoot, client.Options{Scheme: clientgoscheme.Scheme})
-		if err != nil {
-			return fmt.Errorf("creating the kubelet's shoot client: %w", err)
-		}
-		if err := addKubelet(mgr, shootClient, opts); err != nil {
-			return err
-		}
 	}
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running the stand-ins: %w", err)

@@ -1,0 +1,121 @@
+package landscape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
+	gardenerimagevector "github.com/gardener/gardener/imagevector"
+	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
+	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
+	"github.com/gardener/gardener/pkg/client/kubernetes"
+	kubecontrollermanager "github.com/gardener/gardener/pkg/component/kubernetes/controllermanager"
+	kubescheduler "github.com/gardener/gardener/pkg/component/kubernetes/scheduler"
+	imagevectorutils "github.com/gardener/gardener/pkg/utils/imagevector"
+	secretsutils "github.com/gardener/gardener/pkg/utils/secrets"
+	secretsmanager "github.com/gardener/gardener/pkg/utils/secrets/manager"
+)
+
+// deployShootControllers deploys the shoot's kube-controller-manager and kube-scheduler into the control plane
+// namespace with Gardener's components (pkg/component/kubernetes/{controllermanager,scheduler}) and the values
+// gardenlet's botanist gives a shoot with workers (shared.NewKubeControllerManager, botanist.DefaultKubeScheduler);
+// our controlplane webhook mutates the kube-controller-manager Deployment on its way into the seed, and the seed's
+// process kubelet runs both pods from the rendered Deployments, with the real binaries of hack/kube-controllers.sh
+// in place of the images. The secrets they mount are generated as gardenlet's botanist generates them (the client
+// and kubelet CAs, the ServiceAccount signing key).
+func (l *landscape) deployShootControllers(ctx context.Context, sm secretsmanager.Interface) error {
+	for _, config := range []secretsutils.ConfigInterface{
+		&secretsutils.CertificateSecretConfig{Name: v1beta1constants.SecretNameCAClient, CommonName: "kubernetes-client", CertType: secretsutils.CACert},
+		&secretsutils.CertificateSecretConfig{Name: v1beta1constants.SecretNameCAKubelet, CommonName: "kubelet", CertType: secretsutils.CACert},
+	} {
+		if _, err := sm.Generate(ctx, config, secretsmanager.Rotate(secretsmanager.KeepOld)); err != nil {
+			return err
+		}
+	}
+	// The kube-apiserver component generates the signing key (pkg/component/kubernetes/apiserver); the landscape's
+	// shoot API server is envtest's with a key of its own, so tokens kube-controller-manager would sign for legacy
+	// token Secrets are not accepted by it (no component of the landscape uses them).
+	if _, err := sm.Generate(ctx, &secretsutils.RSASecretConfig{Name: v1beta1constants.SecretNameServiceAccountKey, Bits: 4096},
+		secretsmanager.Persist(), secretsmanager.Rotate(secretsmanager.KeepOld)); err != nil {
+		return err
+	}
+
+	cluster, err := extensionscontroller.GetCluster(ctx, l.seed, seedNamespace)
+	if err != nil {
+		return err
+	}
+	pods, services, err := shootNetworks(cluster.Shoot)
+	if err != nil {
+		return err
+	}
+	runtimeVersion, targetVersion := l.kubernetesVersion(), l.shootCluster.version
+	kcmImage, err := gardenerimagevector.Containers().FindImage(gardenerimagevector.ContainerImageNameKubeControllerManager,
+		imagevectorutils.RuntimeVersion(runtimeVersion.String()), imagevectorutils.TargetVersion(targetVersion.String()))
+	if err != nil {
+		return err
+	}
+	seedClientSet, err := kubernetes.NewWithConfig(kubernetes.WithRESTConfig(l.seedCluster.config),
+		kubernetes.WithClientOptions(client.Options{Scheme: l.seed.Scheme()}), kubernetes.WithDisabledCachedClient())
+	if err != nil {
+		return err
+	}
+	kcmConfig := cluster.Shoot.Spec.Kubernetes.KubeControllerManager
+	if kcmConfig == nil {
+		kcmConfig = &gardencorev1beta1.KubeControllerManagerConfig{}
+	}
+	kcm := kubecontrollermanager.New(logf.Log.WithName("kube-controller-manager"), seedClientSet, seedNamespace, sm, kubecontrollermanager.Values{
+		RuntimeVersion:    runtimeVersion,
+		TargetVersion:     targetVersion,
+		Image:             kcmImage.String(),
+		Replicas:          1,
+		PriorityClassName: v1beta1constants.PriorityClassNameShootControlPlane300,
+		Config:            kcmConfig,
+		PodNetworks:       pods,
+		ServiceNetworks:   services,
+	})
+	if err := l.deploy(ctx, "the shoot's kube-controller-manager", kcm); err != nil {
+		return err
+	}
+
+	schedulerImage, err := gardenerimagevector.Containers().FindImage(gardenerimagevector.ContainerImageNameKubeScheduler,
+		imagevectorutils.RuntimeVersion(runtimeVersion.String()), imagevectorutils.TargetVersion(targetVersion.String()))
+	if err != nil {
+		return err
+	}
+	scheduler := kubescheduler.New(l.seed, seedNamespace, sm, schedulerImage.String(), 1, cluster.Shoot.Spec.Kubernetes.KubeScheduler)
+	if err := l.deploy(ctx, "the shoot's kube-scheduler", scheduler); err != nil {
+		return err
+	}
+	if err := l.waitComponent(ctx, "the shoot's kube-controller-manager", kcm); err != nil {
+		return err
+	}
+	return l.waitComponent(ctx, "the shoot's kube-scheduler", scheduler)
+}
+
+// shootNetworks are the pod and service networks of the Shoot.
+func shootNetworks(shoot *gardencorev1beta1.Shoot) ([]net.IPNet, []net.IPNet, error) {
+	parse := func(what string, cidr *string) ([]net.IPNet, error) {
+		if cidr == nil {
+			return nil, nil
+		}
+		_, n, err := net.ParseCIDR(*cidr)
+		if err != nil {
+			return nil, fmt.Errorf("the shoot's %s network %q: %w", what, *cidr, err)
+		}
+		return []net.IPNet{*n}, nil
+	}
+	if shoot.Spec.Networking == nil {
+		return nil, nil, errors.New("the shoot has no networking")
+	}
+	pods, err := parse("pod", shoot.Spec.Networking.Pods)
+	if err != nil {
+		return nil, nil, err
+	}
+	services, err := parse("service", shoot.Spec.Networking.Services)
+	return pods, services, err
+}
