@@ -39,6 +39,8 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`applied \d+ objects of example/landscape`))
 		Expect(out).To(gbytes.Say(`backups: BackupBucket \S+ and BackupEntry shoot--local--metal--\S+ Succeeded on SeaweedFS at http://127\.0\.0\.1:\d+; stand-in snapshot shoot--local--metal--\S+/v2/Full-\S+ stored with the etcd-backup secret`))
 		Expect(out).To(gbytes.Say(`the shoot's gardener-resource-manager is ready`))
+		Expect(out).To(gbytes.Say(`the shoot's kube-controller-manager is ready`))
+		Expect(out).To(gbytes.Say(`the shoot's kube-scheduler is ready`))
 		Expect(out).To(gbytes.Say(`seed pod shoot--local--metal/machine-controller-manager-\S+: Running 2/2 ready`))
 		Expect(out).To(gbytes.Say(`machine-controller-manager is ready`))
 		Expect(out).To(gbytes.Say(`controlplane=Succeeded dnsrecord=Succeeded infrastructure=Succeeded worker=Succeeded \| machines \[Running:4\] \| claims 4 \(bound 4, powered on 4\) \| nodes ready 4 \| dns 127\.0\.0\.1`))
@@ -48,6 +50,13 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`ControlPlane health conditions: .*SystemComponentsHealthy=True`))
 		Expect(out).To(gbytes.Say(`Worker health conditions: ControlPlaneHealthy=True EveryNodeReady=True`))
 		Expect(out).To(gbytes.Say(`machine-controller-manager pod \S+ container machine-controller-manager-provider-metal \(ghcr\.io/openkcm/machine-controller-manager-provider-metal:\S+\) --metal-kubeconfig=/etc/metal/kubeconfig --node-name-policy=\S+`))
+		By("the shoot side: each booted Server's kubelet registered its Node, the CCM initialized it, kube-controller-manager gave it a pod CIDR")
+		for range 4 {
+			Expect(out).To(gbytes.Say(`shoot node shoot--local--metal-worker-z[12]-\S+: server bmc-\d+-system-0, zone zone-[ab], region region-1, instance type m1\.large, pool worker, InternalIP \S+, pod CIDR 100\.\d+\.\d+\.0/24, not tainted uninitialized`))
+		}
+		Expect(string(out.Contents())).To(ContainSubstring("cloud-controller-manager: no upstream binary given; the CCM stand-in runs with the rendered Deployment's configuration"))
+		By("local storage: the scheduler and the PV binder put the claim on a zone-b Node's local volume, the pod writes into it")
+		Expect(out).To(gbytes.Say(`local volume: claim default/local-volume-user \(StorageClass local, WaitForFirstConsumer\) bound to local-shoot--local--metal-worker-z2-\S+; pod local-volume-user scheduled to shoot--local--metal-worker-z2-\S+ in zone-b, Running, wrote "written by shoot--local--metal-worker-z2-\S+"`))
 		happyPath, _, _ := strings.Cut(string(out.Contents()), "shoot is up")
 		for _, bad := range []string{"CrashLoopBackOff", "Failed", "Error"} {
 			Expect(happyPath).NotTo(ContainSubstring(bad), "the happy path shows no error phase or state")
@@ -56,6 +65,8 @@ var _ = Describe("The local landscape", func() {
 		for range 4 {
 			Expect(out).To(gbytes.Say(`shoot--local--metal-worker-z[12]-\S+ +Running +server bmc-\d+-system-0 +node shoot--local--metal-worker-z`))
 		}
+		Expect(out).To(gbytes.Say(`summary: 4 shoot nodes`))
+		Expect(out).To(gbytes.Say(`summary: local volume: claim default/local-volume-user`))
 		By("the seed's pods: what the extension and Gardener render runs; the cloud-controller-manager, whose binary the module proxy does not serve, waits with its image named")
 		Expect(out).To(gbytes.Say(`summary: \d+ seed pods`))
 		Expect(out).To(gbytes.Say(`shoot--local--metal/cloud-controller-manager-\S+ +seed-node-0 containers cloud-controller-manager \| Pending 0/1 ready \| cloud-controller-manager: ImageNotBuildable \(image "ghcr\.io/ironcore-dev/metal-cloud-controller-manager:v0\.5\.0" has no binary`))
@@ -66,8 +77,9 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`the short pool is reported, the other pool runs`))
 		Expect(out).To(gbytes.Say(`short pool machines: CrashLoopBackOff ResourceExhausted: .*no free Server in zone zone-a matches selector landscape\.local/pool=short,metal\.ironcore\.dev/machine-type=m1\.large,topology\.kubernetes\.io/region=region-1,topology\.kubernetes\.io/zone=zone-a`))
 		Expect(out).To(gbytes.Say(`infrastructure status: pool short zone zone-a: 0 of 2 available`))
+		Expect(out).To(gbytes.Say(`shoot workloads deleted: pod and claim local-volume-user, 4 PersistentVolumes`))
 		Expect(out).To(gbytes.Say(`shoot deleted`))
-		Expect(out).To(gbytes.Say(`nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes or DNS records; all 6 Servers Available`))
+		Expect(out).To(gbytes.Say(`nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes, volumes or DNS records; all 6 Servers Available`))
 		Expect(out).To(gbytes.Say(`backups: BackupEntry and BackupBucket deleted; no object left, bucket gone`))
 	}, NodeTimeout(15*time.Minute))
 })

@@ -237,6 +237,12 @@ func (l *landscape) run(ctx context.Context) error {
 	if err := l.seedChecks(ctx); err != nil {
 		return err
 	}
+	if err := l.checkShootNodes(ctx); err != nil {
+		return err
+	}
+	if err := l.checkLocalVolume(ctx); err != nil {
+		return err
+	}
 	l.summary(ctx)
 	if l.opts.ShortPool > 0 {
 		if err := l.addShortPool(ctx); err != nil {

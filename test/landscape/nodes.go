@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,7 +36,7 @@ type node struct {
 	kubeletVersion string
 	// stateDir holds the kubelet's pods; empty: <state>/pods.
 	stateDir string
-	// podRange is the octet of 10.250.<podRange>.0/24 the node's pod IPs come from (not loopback: the API server refuses loopback endpoints).
+	// podRange is the octet of <podNetwork>.<podRange>.0/24 the node's pod IPs come from (not loopback: the API server refuses loopback endpoints).
 	podRange int
 }
 
@@ -62,6 +63,7 @@ func (l *landscape) images() (map[string]string, error) {
 		}
 		images[*image.Repository] = binary
 	}
+	images[shellImage] = "/bin/sh"
 	maps.Copy(images, l.opts.Binaries.Images)
 	return images, nil
 }
@@ -87,7 +89,7 @@ func (l *landscape) kubeletArgs(n node, kubeconfig string, images map[string]str
 		"--kubeconfig=" + kubeconfig,
 		"--node-name=" + n.name,
 		"--state-dir=" + stateDir,
-		fmt.Sprintf("--pod-cidr=10.250.%d.0/24", n.podRange),
+		fmt.Sprintf("--pod-cidr=%s.%d.0/24", podNetwork(), n.podRange),
 	}
 	if n.ip != "" {
 		args = append(args, "--node-ip="+n.ip)
@@ -115,6 +117,15 @@ func (l *landscape) kubeletArgs(n node, kubeconfig string, images map[string]str
 		args = append(args, "--forward-port="+port)
 	}
 	return args
+}
+
+// podNetwork is the /16 the landscape's pod IPs come from: 10.250, or LANDSCAPE_POD_NETWORK (two octets) so that
+// two landscapes can run on one machine.
+func podNetwork() string {
+	if v := os.Getenv("LANDSCAPE_POD_NETWORK"); v != "" {
+		return v
+	}
+	return "10.250"
 }
 
 // forwardedPorts are the loopback ports of the landscape that pods reach: the three API servers.

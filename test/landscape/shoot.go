@@ -205,6 +205,15 @@ func (l *landscape) summary(ctx context.Context) {
 		}
 		_, _ = fmt.Fprintf(l.opts.Out, "          %-45s %-8s server %-22s node %s\n", m.Name, m.Status.CurrentStatus.Phase, server, m.Labels[machinev1alpha1.NodeLabelKey])
 	}
+	if lines, err := l.shootNodeLines(ctx); err == nil {
+		l.step(fmt.Sprintf("summary: %d shoot nodes", len(lines)))
+		for _, line := range lines {
+			_, _ = fmt.Fprintf(l.opts.Out, "          %s\n", strings.TrimPrefix(line, "shoot node "))
+		}
+	}
+	if line, err := l.localVolumeLine(ctx); err == nil {
+		l.step("summary: " + line)
+	}
 	pods, err := podSummary(ctx, l.seed)
 	if err != nil {
 		return
@@ -220,6 +229,9 @@ func (l *landscape) summary(ctx context.Context) {
 // Available again.
 func (l *landscape) deleteShoot(ctx context.Context) error {
 	l.step("deleting the shoot")
+	if err := l.deleteWorkloads(ctx); err != nil {
+		return err
+	}
 	for _, kind := range []string{"dnsrecord", "worker", "controlplane", "infrastructure"} {
 		obj, ok := l.extensionObjects()[kind]
 		if !ok {
@@ -275,6 +287,17 @@ func (l *landscape) checkLeftovers(ctx context.Context) error {
 	if n := len(nodes.Items); n > 0 {
 		problems = append(problems, fmt.Errorf("%d Nodes left in the shoot", n))
 	}
+	pvs := &corev1.PersistentVolumeList{}
+	if err := l.shoot.List(ctx, pvs); err != nil {
+		return err
+	}
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := l.shoot.List(ctx, claims); err != nil {
+		return err
+	}
+	if n := len(pvs.Items) + len(claims.Items); n > 0 {
+		problems = append(problems, fmt.Errorf("%d PersistentVolumes and %d claims left in the shoot", len(pvs.Items), len(claims.Items)))
+	}
 	servers := len(zones) * (l.opts.MachinesPerZone + 1)
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -284,6 +307,6 @@ func (l *landscape) checkLeftovers(ctx context.Context) error {
 	if err := errors.Join(problems...); err != nil {
 		return err
 	}
-	l.step(fmt.Sprintf("nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes or DNS records; all %d Servers Available", servers))
+	l.step(fmt.Sprintf("nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes, volumes or DNS records; all %d Servers Available", servers))
 	return nil
 }

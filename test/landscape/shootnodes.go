@@ -49,7 +49,7 @@ type shootNodes struct {
 
 	mu      sync.Mutex
 	kubelet map[types.NamespacedName]*shootKubelet
-	// ranges hands out the octet of 10.250.<n>.0/24 the pod IPs of each kubelet come from.
+	// ranges hands out the octet of <podNetwork>.<n>.0/24 the pod IPs of each kubelet come from.
 	ranges map[int]bool
 }
 
@@ -59,7 +59,7 @@ type shootKubelet struct {
 	proc         *process
 }
 
-// shootPodRanges start above the seed's: the seed node uses 10.250.1.0/24.
+// shootPodRanges start above the seed's: the seed node uses <podNetwork>.1.0/24.
 const firstShootPodRange = 100
 
 func newShootNodes(l *landscape) *shootNodes {
