@@ -22,11 +22,14 @@ import (
 const (
 	// reasonImageNotBuildable: no binary is mapped to the container's image (--image, --image-map).
 	reasonImageNotBuildable = "ImageNotBuildable"
-	// reasonVolumeSetupFailed: a volume could not be materialized yet (missing Secret, ...); retried.
-	reasonVolumeSetupFailed = "VolumeSetupFailed"
 	// reasonNetworkSetupFailed: the pod's network namespace or its port forwarding could not be set up.
 	reasonNetworkSetupFailed = "NetworkSetupFailed"
 )
+
+// reasonVolumeNotReady: a volume could not be materialized yet (missing Secret or key, unbound claim, ...);
+// retried. The kubelet reports such a pod's containers as ContainerCreating (and the mount failure as a
+// FailedMount event), so this kubelet does too: waiting for a volume is not an error.
+const reasonVolumeNotReady = "ContainerCreating"
 
 // podRunner runs one pod: its network namespace and forwarding, volumes, init containers in order and then the
 // regular containers, each with restarts, back-off and probes; it reports the pod's status through the
@@ -167,7 +170,7 @@ func (r *podRunner) run() {
 	defer r.teardown()
 	r.changed()
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
-		r.fail(reasonVolumeSetupFailed, fmt.Sprintf("creating the pod directory: %v", err))
+		r.fail(reasonVolumeNotReady, fmt.Sprintf("creating the pod directory: %v", err))
 		return
 	}
 	if !r.resolveImages() {
@@ -385,7 +388,7 @@ func (r *podRunner) setupVolumes() bool {
 			r.mu.Unlock()
 			return true
 		}
-		r.fail(reasonVolumeSetupFailed, err.Error())
+		r.fail(reasonVolumeNotReady, "MountVolume: "+err.Error())
 		select {
 		case <-r.stop:
 			return false
