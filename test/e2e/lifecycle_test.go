@@ -41,8 +41,9 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`the shoot's gardener-resource-manager is ready`))
 		Expect(out).To(gbytes.Say(`the shoot's kube-controller-manager is ready`))
 		Expect(out).To(gbytes.Say(`the shoot's kube-scheduler is ready`))
-		Expect(out).To(gbytes.Say(`seed pod shoot--local--metal/machine-controller-manager-\S+: Running 2/2 ready`))
 		Expect(out).To(gbytes.Say(`machine-controller-manager is ready`))
+		// The pod watcher's line and the component's wait race for the output.
+		Expect(string(out.Contents())).To(MatchRegexp(`seed pod shoot--local--metal/machine-controller-manager-\S+: Running 2/2 ready`))
 		Expect(out).To(gbytes.Say(`controlplane=Succeeded dnsrecord=Succeeded infrastructure=Succeeded worker=Succeeded \| machines \[Running:4\] \| claims 4 \(bound 4, powered on 4\) \| nodes ready 4 \| dns 127\.0\.0\.1`))
 		Expect(out).To(gbytes.Say(`shoot is up`))
 		Expect(out).To(gbytes.Say(`ManagedResource shoot--local--metal/extension-controlplane-shoot \(class shoot\): ResourcesApplied=True ResourcesHealthy=True`))
