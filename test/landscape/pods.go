@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -63,7 +65,7 @@ func (l *landscape) watchPods(ctx context.Context, c client.Client, cluster stri
 				seen[key] = true
 				if state := podState(pod); state != last[key] {
 					last[key] = state
-					l.step(fmt.Sprintf("%s pod %s: %s", cluster, key, state))
+					l.step(fmt.Sprintf("%s pod %s: %s%s", cluster, key, state, l.lastExits(pod)))
 				}
 			}
 			for _, key := range slices.Sorted(maps.Keys(last)) {
@@ -79,6 +81,32 @@ func (l *landscape) watchPods(ctx context.Context, c client.Client, cluster stri
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// lastExits names, for each container that exited since it last started, its exit code and the last line of its
+// log (the process kubelet keeps the logs under <state>/pods/<namespace>/<pod>/<container>.log).
+func (l *landscape) lastExits(pod *corev1.Pod) string {
+	var exits []string
+	for _, status := range pod.Status.ContainerStatuses {
+		t := status.LastTerminationState.Terminated
+		if t == nil || status.State.Running != nil {
+			continue
+		}
+		exit := fmt.Sprintf("%s exited with %d", status.Name, t.ExitCode)
+		if data, err := os.ReadFile(l.path(filepath.Join("pods", pod.Namespace, pod.Name, status.Name+".log"))); err == nil {
+			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+			line := lines[len(lines)-1]
+			if len(line) > 300 {
+				line = line[:300] + "…"
+			}
+			exit += ", last log line: " + line
+		}
+		exits = append(exits, exit)
+	}
+	if len(exits) == 0 {
+		return ""
+	}
+	return " | " + strings.Join(exits, "; ")
 }
 
 // podSummary lists the pods of a cluster with their containers' images, for the landscape's summary.
