@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds MetalLB's controller and speaker from the Go module proxy (go.universe.tf/metallb; its GitHub path is not
-# served), at the version pinned in hack/tools/metallb/go.mod (see tools.go there for why it is not the image
-# version), for the local landscape, which runs them as the pods of the shoot charts. The binaries are cached under
+# served), at the version pinned in hack/tools/metallb/go.mod (the version of the MetalLB images in
+# imagevector/images.yaml; tools.go there says why it is not v0.16.2), for the local landscape and
+# test/integration/metallb, which run them as the pods of the shoot charts. The binaries are cached under
 # .cache/metallb/<version> and rebuilt only when the version changes. Prints that directory; it holds controller
 # and speaker, static binaries built without cgo. The first build compiles MetalLB's dependency tree
 # (controller-runtime, client-go of its own versions): about seven minutes on a loaded two-core machine; the
