@@ -22,6 +22,10 @@ KUBE_CONTROLLERS_ASSETS=$(hack/kube-controllers.sh)
 export KUBE_CONTROLLERS_ASSETS
 PROCESS_KUBELET=$(hack/process-kubelet.sh)
 export PROCESS_KUBELET
+# MetalLB's controller and speaker at the version of the imagevector, built from the Go module proxy, which
+# test/integration/metallb and the landscape run as the pods of the shoot charts.
+METALLB_ASSETS=$(hack/metallb.sh)
+export METALLB_ASSETS
 
 all=false
 if [[ $# -eq 0 ]]; then

@@ -35,8 +35,8 @@ var _ = Describe("ImageVector", func() {
 			Expect(image.String()).To(Equal(reference))
 		},
 		Entry(nil, ImageNameCloudControllerManager, "ghcr.io/ironcore-dev/metal-cloud-controller-manager:v0.5.0"),
-		Entry(nil, ImageNameMetalLBController, "quay.io/metallb/controller:v0.16.2"),
-		Entry(nil, ImageNameMetalLBSpeaker, "quay.io/metallb/speaker:v0.16.2"),
+		Entry(nil, ImageNameMetalLBController, "quay.io/metallb/controller:v0.15.2"),
+		Entry(nil, ImageNameMetalLBSpeaker, "quay.io/metallb/speaker:v0.15.2"),
 	)
 
 	It("applies the override file named by the environment variable", func() {
@@ -56,7 +56,7 @@ var _ = Describe("ImageVector", func() {
 		// Images the override does not name keep their embedded reference.
 		image, err = vector.FindImage(ImageNameMetalLBSpeaker)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(image.String()).To(Equal("quay.io/metallb/speaker:v0.16.2"))
+		Expect(image.String()).To(Equal("quay.io/metallb/speaker:v0.15.2"))
 	})
 
 	It("fails on an override file that does not exist", func() {

@@ -164,6 +164,21 @@ var _ = Describe("Charts", func() {
 			func(c renderedCharts) { expectMetalLBL2(c); expectCalicoBGP(c) }),
 	)
 
+	It("renders the advertisements of all pools on all interfaces with an empty spec object, which the CRD's schema requires", func() {
+		lb := &api.LoadBalancerConfig{MetalLB: &api.MetalLBConfig{
+			IPAddressPools: []api.MetalLBIPAddressPool{{Name: "public", Addresses: []string{"192.0.2.0/28"}}},
+			L2:             &api.MetalLBL2Advertisement{},
+			BGP:            &api.MetalLBBGPAdvertisement{Peers: metalLBBGPConfigIPv4.MetalLB.BGP.Peers},
+		}}
+		charts := renderAll(&api.ControlPlaneConfig{LoadBalancer: lb}, testCluster(ipv4, "cilium"))
+		expectMetalLBObjectsValid(charts.shoot)
+		for _, kind := range []string{"L2Advertisement", "BGPAdvertisement"} {
+			advertisement := charts.shoot.ofKind(kind)
+			Expect(advertisement).To(HaveLen(1), kind)
+			Expect(advertisement[0].(*unstructured.Unstructured).Object).To(HaveKeyWithValue("spec", map[string]any{}), kind)
+		}
+	})
+
 	It("passes the cloud-controller-manager settings of the config as flags and cloud config", func() {
 		cfg := &api.ControlPlaneConfig{CloudControllerManager: &api.CloudControllerManagerConfig{
 			FeatureGates:  map[string]bool{"LoggingBetaOptions": false, "ContextualLogging": true},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -39,6 +40,14 @@ var _ = Describe("MetalLB manifests", func() {
 		manifest, err := os.ReadFile(filepath.Join(info.Dir, "config", "manifests", "metallb-native.yaml"))
 		Expect(err).NotTo(HaveOccurred())
 		upstream = decodeManifest(manifest)
+	})
+
+	It("deploys the MetalLB release that hack/metallb.sh builds for the tests", func() {
+		image, err := imagevector.ImageVector().FindImage(imagevector.ImageNameMetalLBSpeaker)
+		Expect(err).NotTo(HaveOccurred())
+		goMod, err := os.ReadFile(filepath.Join("..", "..", "..", "hack", "tools", "metallb", "go.mod"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(goMod)).To(MatchRegexp(`(?m)^require go\.universe\.tf/metallb ` + regexp.QuoteMeta(*image.Tag) + `$`))
 	})
 
 	It("ships the CRDs of the MetalLB release it deploys, serving every version upstream serves", func() {
@@ -83,6 +92,39 @@ var _ = Describe("MetalLB manifests", func() {
 		Expect(speaker.Rules).To(ContainElement(HaveField("Resources", ContainElement("servicel2statuses"))), "the speaker lists servicel2statuses cluster-wide")
 	})
 
+	It("runs controller and speaker as upstream's manifest of that release does: args, ports, probes, env and mounts", func() {
+		charts := renderAll(&api.ControlPlaneConfig{LoadBalancer: metalLBL2Config}, testCluster(ipv4, "cilium"))
+		workloads := []struct {
+			shipped, upstream corev1.PodSpec
+			// webhookOnly are what upstream has only for the validating webhook, which the charts disable.
+			webhookOnly []string
+		}{
+			{
+				shipped:     get[*appsv1.Deployment](charts.shoot, "Deployment", "controller").Spec.Template.Spec,
+				upstream:    get[*appsv1.Deployment](upstream, "Deployment", "controller").Spec.Template.Spec,
+				webhookOnly: []string{"--tls-min-version=VersionTLS12", "webhook-server", "cert"},
+			},
+			{
+				shipped:  get[*appsv1.DaemonSet](charts.shoot, "DaemonSet", "speaker").Spec.Template.Spec,
+				upstream: get[*appsv1.DaemonSet](upstream, "DaemonSet", "speaker").Spec.Template.Spec,
+			},
+		}
+		for _, w := range workloads {
+			shipped, want := w.shipped.Containers[0], w.upstream.Containers[0]
+			Expect(shipped.Name).To(Equal(want.Name))
+			Expect(w.shipped.ServiceAccountName).To(Equal(w.upstream.ServiceAccountName), shipped.Name)
+			Expect(w.shipped.HostNetwork).To(Equal(w.upstream.HostNetwork), shipped.Name)
+			Expect(shipped.Args).To(ContainElements(slices.DeleteFunc(want.Args, func(arg string) bool { return slices.Contains(w.webhookOnly, arg) })), shipped.Name)
+			Expect(withDefaultProtocol(shipped.Ports)).To(ConsistOf(withDefaultProtocol(slices.DeleteFunc(want.Ports, func(p corev1.ContainerPort) bool { return slices.Contains(w.webhookOnly, p.Name) }))), shipped.Name)
+			for _, probe := range []struct{ shipped, upstream *corev1.Probe }{{shipped.LivenessProbe, want.LivenessProbe}, {shipped.ReadinessProbe, want.ReadinessProbe}} {
+				Expect(probe.shipped.ProbeHandler).To(Equal(probe.upstream.ProbeHandler), shipped.Name)
+			}
+			Expect(shipped.Env).To(ContainElements(want.Env), shipped.Name)
+			Expect(shipped.VolumeMounts).To(ConsistOf(slices.DeleteFunc(want.VolumeMounts, func(m corev1.VolumeMount) bool { return slices.Contains(w.webhookOnly, m.Name) })), shipped.Name)
+			Expect(shipped.SecurityContext.Capabilities.Add).To(Equal(want.SecurityContext.Capabilities.Add), shipped.Name)
+		}
+	})
+
 	It("mounts upstream's layer-2 interface exclusions into the speaker", func() {
 		charts := renderAll(&api.ControlPlaneConfig{LoadBalancer: metalLBL2Config}, testCluster(ipv4, "cilium"))
 		shipped := get[*corev1.ConfigMap](charts.shoot, "ConfigMap", "metallb-excludel2")
@@ -94,6 +136,17 @@ var _ = Describe("MetalLB manifests", func() {
 		Expect(speaker.Volumes).To(ContainElement(HaveField("ConfigMap.Name", "metallb-excludel2")))
 	})
 })
+
+// withDefaultProtocol sets the protocol the API server defaults a container port to.
+func withDefaultProtocol(ports []corev1.ContainerPort) []corev1.ContainerPort {
+	result := slices.Clone(ports)
+	for i := range result {
+		if result[i].Protocol == "" {
+			result[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+	return result
+}
 
 func rulesOf(obj client.Object) []rbacv1.PolicyRule {
 	switch role := obj.(type) {

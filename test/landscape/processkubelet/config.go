@@ -31,6 +31,8 @@ type config struct {
 	forwardPorts   []int
 	podCIDR        netip.Prefix
 	kubeletPort    int
+	// hostNetNS is the network namespace hostNetwork pods run in; empty: the kubelet's own.
+	hostNetNS string
 
 	backoffInitial   time.Duration
 	backoffMax       time.Duration
@@ -62,6 +64,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&imageMapFile, "image-map", "", "YAML or JSON file mapping images to binaries, like --image")
 	fs.IntSliceVar(&cfg.forwardPorts, "forward-port", nil, "forward 127.0.0.1:PORT inside every pod to 127.0.0.1:PORT on the host; repeated")
 	fs.StringVar(&podCIDR, "pod-cidr", "127.1.0.0/16", "range of the pod IPs (on loopback); give each process kubelet on a host its own")
+	fs.StringVar(&cfg.hostNetNS, "host-network-namespace", "", "network namespace (a bound path such as /run/netns/NAME) that hostNetwork pods run in, as the node's own network; empty: the kubelet's")
 	fs.IntVar(&cfg.kubeletPort, "kubelet-port", 0, "serve container logs (kubectl logs) over TLS on node-ip:PORT, unauthenticated; 0: off")
 	fs.DurationVar(&cfg.backoffInitial, "restart-backoff", 10*time.Second, "first restart back-off, doubled per restart")
 	fs.DurationVar(&cfg.backoffMax, "restart-backoff-max", 5*time.Minute, "maximal restart back-off")

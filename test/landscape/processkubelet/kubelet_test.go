@@ -1,12 +1,16 @@
 package main_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +19,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+	"golang.org/x/sys/unix"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -522,6 +527,47 @@ var _ = Describe("process kubelet", func() {
 		Expect(fetch("127.0.0.1", port, "/env?name=POD_NAME")).To(Equal("host"))
 	})
 
+	It("runs hostNetwork pods in the network namespace of --host-network-namespace, from where they reach the API server", func() {
+		netns := fmt.Sprintf("pk-node-%d", os.Getpid())
+		Expect(exec.Command("ip", "netns", "add", netns).Run()).To(Succeed())
+		DeferCleanup(func() { Expect(exec.Command("ip", "netns", "del", netns).Run()).To(Succeed()) })
+		netnsPath := filepath.Join("/run/netns", netns)
+
+		By("a second node whose hostNetwork pods run in that namespace")
+		const node = "process-node-netns"
+		nodeStateDir := filepath.Join(filepath.Dir(stateDir), "pods-netns")
+		args := withFlag(withFlag(withFlag(withoutFlag(kubeletCmd[1:], "--kubelet-port"), "--node-name", node), "--pod-cidr", "127.1.201.0/24"), "--state-dir", nodeStateDir)
+		second, err := gexec.Start(exec.Command(kubeletCmd[0], append(args, "--host-network-namespace", netnsPath)...), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() {
+			second.Terminate()
+			Eventually(second, 30*time.Second).Should(gexec.Exit(0))
+			Expect(client.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{})).To(Succeed())
+		})
+
+		ns := newNamespace()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		port := ln.Addr().(*net.TCPAddr).Port
+		Expect(ln.Close()).To(Succeed())
+		pod := newPod(ns, "node-net", corev1.RestartPolicyAlways, server("main", int32(port)))
+		pod.Spec.NodeName = node
+		pod.Spec.HostNetwork = true
+		create(pod)
+		pod = readyPod(ns, "node-net")
+		Expect(pod.Status.PodIP).To(Equal("127.0.0.1"))
+
+		By("the container is in that namespace, not the host's")
+		pidData, err := os.ReadFile(filepath.Join(nodeStateDir, ns, "node-net", "main.pid"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(inode(filepath.Join("/proc", strings.TrimSpace(string(pidData)), "ns", "net"))).To(Equal(inode(netnsPath)))
+		_, err = fetch("127.0.0.1", port, "/healthz")
+		Expect(err).To(MatchError(ContainSubstring("connection refused")))
+
+		By("inside it, the pod answers and reaches the kube-apiserver through the kubelet's forwarding")
+		Expect(getInNetNS(netnsPath, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "/incluster")).To(ContainSubstring("system:serviceaccount:" + ns + ":" + serviceAccount))
+	})
+
 	It("stops its containers on SIGTERM and runs the pods again, with their IPs, when started again", func() {
 		ns := newNamespace()
 		create(newPod(ns, "survivor", corev1.RestartPolicyAlways, server("main", 8080)))
@@ -544,3 +590,69 @@ var _ = Describe("process kubelet", func() {
 		Expect(after.Status.PodIP).To(Equal(before.Status.PodIP))
 	})
 })
+
+// withFlag returns args with the value of flag replaced.
+func withFlag(args []string, flag, value string) []string {
+	result := slices.Clone(args)
+	i := slices.Index(result, flag)
+	Expect(i).To(BeNumerically(">=", 0), flag)
+	result[i+1] = value
+	return result
+}
+
+// withoutFlag returns args without flag and its value.
+func withoutFlag(args []string, flag string) []string {
+	i := slices.Index(args, flag)
+	Expect(i).To(BeNumerically(">=", 0), flag)
+	return slices.Delete(slices.Clone(args), i, i+2)
+}
+
+func inode(path string) uint64 {
+	var st unix.Stat_t
+	Expect(unix.Stat(path, &st)).To(Succeed(), path)
+	return st.Ino
+}
+
+// getInNetNS GETs path from addr, connecting from inside the network namespace bound at netnsPath: the connection
+// is dialed on an OS thread that entered it (and that ends with its goroutine).
+func getInNetNS(netnsPath, addr, path string) (string, error) {
+	type result struct {
+		conn net.Conn
+		err  error
+	}
+	dialed := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open(netnsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			dialed <- result{err: err}
+			return
+		}
+		defer func() { _ = unix.Close(fd) }()
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			dialed <- result{err: err}
+			return
+		}
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		dialed <- result{conn: conn, err: err}
+	}()
+	r := <-dialed
+	if r.err != nil {
+		return "", r.err
+	}
+	defer func() { _ = r.conn.Close() }()
+	_ = r.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := fmt.Fprintf(r.conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, addr); err != nil {
+		return "", err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(r.conn), nil)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	return string(body), err
+}

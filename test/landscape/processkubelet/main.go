@@ -95,6 +95,13 @@ func run(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return fmt.Errorf("creating the node controller: %w", err)
 	}
+	if cfg.hostNetNS != "" {
+		nodeNet, err := newNodeNetwork(cfg)
+		if err != nil {
+			return err
+		}
+		defer nodeNet.close()
+	}
 	if cfg.kubeletPort != 0 {
 		if err := serveKubeletAPI(ctx, cfg, p); err != nil {
 			return err

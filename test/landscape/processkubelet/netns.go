@@ -9,6 +9,7 @@ import (
 	"net"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 // podThread is one OS thread per pod on which everything that must belong to the pod's network namespace
 // happens: listeners inside the pod, dials into it and the start of every container process (a forked process
 // inherits the namespaces of the thread that forks it). With isolate=false (hostNetwork pods) the thread stays
-// in the host's namespace; it still starts the pod's processes so that their parent-death signal is tied to a
-// thread that lives exactly as long as the pod (Linux sends PR_SET_PDEATHSIG when the forking thread exits).
+// in the host's namespace, or joins the node's (--host-network-namespace); it still starts the pod's processes so
+// that their parent-death signal is tied to a thread that lives exactly as long as the pod (Linux sends
+// PR_SET_PDEATHSIG when the forking thread exits).
 // The design follows test/landscape/metalapi/netns.go of the main module, which this module cannot import.
 type podThread struct {
 	isolated bool
@@ -28,16 +30,23 @@ type podThread struct {
 	once     sync.Once
 }
 
-// newPodThread starts the thread; isolate puts it into a new network namespace with only loopback up.
-func newPodThread(isolate bool) (*podThread, error) {
+// newPodThread starts the thread; isolate puts it into a new network namespace with only loopback up, join (when
+// not isolated and not empty) into the network namespace bound at that path.
+func newPodThread(isolate bool, join string) (*podThread, error) {
 	t := &podThread{isolated: isolate, calls: make(chan func()), closed: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		// Never unlocked: a thread that left the host's namespace must not run other goroutines; the runtime
 		// ends a locked thread when its goroutine returns.
 		runtime.LockOSThread()
-		if isolate {
+		switch {
+		case isolate:
 			if err := enterNewNetNamespace(); err != nil {
+				started <- err
+				return
+			}
+		case join != "":
+			if err := joinNetNamespace(join); err != nil {
 				started <- err
 				return
 			}
@@ -65,6 +74,25 @@ func enterNewNetNamespace() error {
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("creating a network namespace (needs root or CAP_SYS_ADMIN): %w", err)
 	}
+	return loopbackUp()
+}
+
+// joinNetNamespace moves the calling thread into the network namespace bound at path (as `ip netns add` binds
+// one under /run/netns) and brings its loopback up, which a new namespace has down.
+func joinNetNamespace(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening the network namespace %s: %w", path, err)
+	}
+	defer func() { _ = unix.Close(fd) }()
+	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("entering the network namespace %s (needs root or CAP_SYS_ADMIN): %w", path, err)
+	}
+	return loopbackUp()
+}
+
+// loopbackUp brings the loopback interface of the calling thread's network namespace up.
+func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("opening a socket to configure loopback: %w", err)
@@ -383,4 +411,60 @@ func removeLoopbackAddress(ip string) {
 		return
 	}
 	_ = exec.Command("ip", "addr", "del", ip+"/32", "dev", "lo").Run()
+}
+
+// forwardOutbound listens on 127.0.0.1:P in the thread's namespace for each port, TCP and UDP, and forwards to
+// 127.0.0.1:P on the host.
+func forwardOutbound(t *podThread, ports []int) ([]*bridge, []*udpRelay, error) {
+	var (
+		bridges []*bridge
+		relays  []*udpRelay
+	)
+	for _, port := range ports {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := t.listen(addr)
+		if err != nil {
+			return bridges, relays, fmt.Errorf("listening on %s in the pod for forwarding to the host: %w", addr, err)
+		}
+		bridges = append(bridges, newBridge(ln, hostDial, addr))
+		pc, err := t.listenPacket(addr)
+		if err != nil {
+			return bridges, relays, fmt.Errorf("listening on %s/udp in the pod for forwarding to the host: %w", addr, err)
+		}
+		relays = append(relays, newUDPRelay(pc, addr))
+	}
+	return bridges, relays, nil
+}
+
+// nodeNetwork is the network namespace that --host-network-namespace names: hostNetwork pods run in it, and the
+// kubelet forwards the outbound ports (--forward-port, the kube-apiserver's on loopback) from its loopback to the
+// host once for all of them, as it does inside every other pod.
+type nodeNetwork struct {
+	thread  *podThread
+	bridges []*bridge
+	relays  []*udpRelay
+}
+
+func newNodeNetwork(cfg *config) (*nodeNetwork, error) {
+	t, err := newPodThread(false, cfg.hostNetNS)
+	if err != nil {
+		return nil, err
+	}
+	n := &nodeNetwork{thread: t}
+	n.bridges, n.relays, err = forwardOutbound(t, cfg.outboundPorts())
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *nodeNetwork) close() {
+	for _, b := range n.bridges {
+		b.close()
+	}
+	for _, u := range n.relays {
+		u.close()
+	}
+	n.thread.close()
 }

@@ -257,7 +257,11 @@ func (r *podRunner) resolveImages() bool {
 // podIP:port on the host to podIP:port (or, if refused, 127.0.0.1:port) inside the pod.
 func (r *podRunner) setupNetwork() error {
 	hostNetwork := r.spec.Spec.HostNetwork
-	t, err := newPodThread(!hostNetwork)
+	var join string
+	if hostNetwork {
+		join = r.p.cfg.hostNetNS
+	}
+	t, err := newPodThread(!hostNetwork, join)
 	if err != nil {
 		return err
 	}
@@ -272,18 +276,11 @@ func (r *podRunner) setupNetwork() error {
 			return err
 		}
 	}
-	for _, port := range r.p.cfg.outboundPorts() {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		ln, err := t.listen(addr)
-		if err != nil {
-			return fmt.Errorf("listening on %s in the pod for forwarding to the host: %w", addr, err)
-		}
-		r.bridges = append(r.bridges, newBridge(ln, hostDial, addr))
-		pc, err := t.listenPacket(addr)
-		if err != nil {
-			return fmt.Errorf("listening on %s/udp in the pod for forwarding to the host: %w", addr, err)
-		}
-		r.relays = append(r.relays, newUDPRelay(pc, addr))
+	bridges, relays, err := forwardOutbound(t, r.p.cfg.outboundPorts())
+	r.bridges = append(r.bridges, bridges...)
+	r.relays = append(r.relays, relays...)
+	if err != nil {
+		return err
 	}
 	seen := map[int32]bool{}
 	for _, port := range r.inboundPorts() {
