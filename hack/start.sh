@@ -15,7 +15,9 @@ SEAWEEDFS_ASSETS=$(hack/seaweedfs.sh)
 KUBE_CONTROLLERS_ASSETS=$(hack/kube-controllers.sh)
 # The node agent that runs the seed's pods as processes.
 PROCESS_KUBELET=$(hack/process-kubelet.sh)
-export KUBEBUILDER_ASSETS METAL_OPERATOR_ASSETS SEAWEEDFS_ASSETS KUBE_CONTROLLERS_ASSETS PROCESS_KUBELET
+# MetalLB's controller and speaker for the shoot's LoadBalancer Services.
+METALLB_ASSETS=$(hack/metallb.sh)
+export KUBEBUILDER_ASSETS METAL_OPERATOR_ASSETS SEAWEEDFS_ASSETS KUBE_CONTROLLERS_ASSETS PROCESS_KUBELET METALLB_ASSETS
 mkdir -p bin
 go build -o bin/gardener-extension-provider-metal ./cmd/gardener-extension-provider-metal
 go build -o bin/machine-controller-manager-provider-metal ./cmd/machine-controller-manager-provider-metal

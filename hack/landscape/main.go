@@ -26,6 +26,7 @@ func main() {
 	flag.StringVar(&opts.Binaries.ResourceManager, "resource-manager", "bin/gardener-resource-manager", "gardener-resource-manager binary (built from the gardener module)")
 	flag.StringVar(&opts.Binaries.KubeControllers, "kube-controllers", os.Getenv("KUBE_CONTROLLERS_ASSETS"), "folder with kube-controller-manager and kube-scheduler (hack/kube-controllers.sh)")
 	flag.StringVar(&opts.Binaries.ProcessKubelet, "process-kubelet", os.Getenv("PROCESS_KUBELET"), "the process kubelet binary (hack/process-kubelet.sh)")
+	flag.StringVar(&opts.Binaries.MetalLB, "metallb", os.Getenv("METALLB_ASSETS"), "folder with MetalLB's controller and speaker (hack/metallb.sh); empty: MetalLB's pods in the shoot stay Pending")
 	opts.Binaries.Images = map[string]string{}
 	flag.Func("binary", "IMAGE=PATH: run pods of IMAGE (repository, without tag) from the binary at PATH, e.g. the upstream metal cloud-controller-manager (repeatable)", func(v string) error {
 		image, path, ok := strings.Cut(v, "=")

@@ -35,5 +35,7 @@ var _ = BeforeSuite(func() {
 	Expect(binaries.KubeControllers).NotTo(BeEmpty(), "KUBE_CONTROLLERS_ASSETS is not set: run the tests with `make test` or export KUBE_CONTROLLERS_ASSETS=$(hack/kube-controllers.sh)")
 	binaries.ProcessKubelet = os.Getenv("PROCESS_KUBELET")
 	Expect(binaries.ProcessKubelet).NotTo(BeEmpty(), "PROCESS_KUBELET is not set: run the tests with `make test` or export PROCESS_KUBELET=$(hack/process-kubelet.sh)")
+	binaries.MetalLB = os.Getenv("METALLB_ASSETS")
+	Expect(binaries.MetalLB).NotTo(BeEmpty(), "METALLB_ASSETS is not set: run the tests with `make test` or export METALLB_ASSETS=$(hack/metallb.sh)")
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 })

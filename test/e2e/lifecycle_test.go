@@ -31,6 +31,7 @@ var _ = Describe("The local landscape", func() {
 
 		Expect(out).To(gbytes.Say(`the seed's kube-controller-manager and kube-scheduler run`))
 		Expect(out).To(gbytes.Say(`metal-operator discovered 6 Servers in 2 zones`))
+		Expect(out).To(gbytes.Say(`Server network: 6 Servers on layer-2 segment 10\.253\.0\.0/24`))
 		Expect(out).To(gbytes.Say(`BIND serves zone landscape\.local\.`))
 		Expect(out).To(gbytes.Say(`extension is ready`))
 		Expect(out).To(gbytes.Say(`node seed-node-0 of the seed is Ready \(process kubelet\)`))
@@ -53,11 +54,17 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`machine-controller-manager pod \S+ container machine-controller-manager-provider-metal \(ghcr\.io/openkcm/machine-controller-manager-provider-metal:\S+\) --metal-kubeconfig=/etc/metal/kubeconfig --node-name-policy=\S+`))
 		By("the shoot side: each booted Server's kubelet registered its Node, the CCM initialized it, kube-controller-manager gave it a pod CIDR")
 		for range 4 {
-			Expect(out).To(gbytes.Say(`shoot node shoot--local--metal-worker-z[12]-\S+: server bmc-\d+-system-0, zone zone-[ab], region region-1, instance type m1\.large, pool worker, InternalIP \S+, pod CIDR 100\.\d+\.\d+\.0/24, not tainted uninitialized`))
+			Expect(out).To(gbytes.Say(`shoot node shoot--local--metal-worker-z[12]-\S+: server bmc-\d+-system-0, zone zone-[ab], region region-1, instance type m1\.large, pool worker, InternalIP 10\.253\.0\.\d+, pod CIDR 100\.\d+\.\d+\.0/24, not tainted uninitialized`))
 		}
 		Expect(string(out.Contents())).To(ContainSubstring("cloud-controller-manager: no upstream binary given; the CCM stand-in runs with the rendered Deployment's configuration"))
 		By("local storage: the scheduler and the PV binder put the claim on a zone-b Node's local volume, the pod writes into it")
 		Expect(out).To(gbytes.Say(`local volume: claim default/local-volume-user \(StorageClass local, WaitForFirstConsumer\) bound to local-shoot--local--metal-worker-z2-\S+; pod local-volume-user scheduled to shoot--local--metal-worker-z2-\S+ in zone-b, Running, wrote "written by shoot--local--metal-worker-z2-\S+"`))
+		By("load balancing: MetalLB from the shoot chart gives a LoadBalancer Service the pool's address, one node answers ARP for it, it survives restarts and is released on deletion")
+		Expect(out).To(gbytes.Say(`load balancing: Service default/lb-demo got 10\.253\.0\.200 from MetalLB's pool; ARP on the segment answered by shoot--local--metal-worker-z[12]-\S+ \(Server bmc-\d+-system-0, eth0 \S+\)`))
+		Expect(out).To(gbytes.Say(`load balancing: MetalLB restarted \(controller's process killed, 4 speaker pods replaced\) and ready again`))
+		Expect(out).To(gbytes.Say(`load balancing: the extension restarted and reconciled the ControlPlane again`))
+		Expect(out).To(gbytes.Say(`load balancing: after MetalLB and the extension restarted, Service default/lb-demo keeps 10\.253\.0\.200; ARP answered by shoot--local--metal-worker-`))
+		Expect(out).To(gbytes.Say(`load balancing: Service default/lb-demo deleted, its address released: Service default/lb-demo-2 got 10\.253\.0\.200; ARP answered by shoot--local--metal-worker-`))
 		happyPath, _, _ := strings.Cut(string(out.Contents()), "shoot is up")
 		for _, bad := range []string{"CrashLoopBackOff", "Failed", "Error"} {
 			Expect(happyPath).NotTo(ContainSubstring(bad), "the happy path shows no error phase or state")
@@ -78,9 +85,9 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`the short pool is reported, the other pool runs`))
 		Expect(out).To(gbytes.Say(`short pool machines: CrashLoopBackOff ResourceExhausted: .*no free Server in zone zone-a matches selector landscape\.local/pool=short,metal\.ironcore\.dev/machine-type=m1\.large,topology\.kubernetes\.io/region=region-1,topology\.kubernetes\.io/zone=zone-a`))
 		Expect(out).To(gbytes.Say(`infrastructure status: pool short zone zone-a: 0 of 2 available`))
-		Expect(out).To(gbytes.Say(`shoot workloads deleted: pod and claim local-volume-user, 4 PersistentVolumes`))
+		Expect(out).To(gbytes.Say(`shoot workloads deleted: LoadBalancer Services, pods, claim local-volume-user, 4 PersistentVolumes`))
 		Expect(out).To(gbytes.Say(`shoot deleted`))
-		Expect(out).To(gbytes.Say(`nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes, volumes or DNS records; all 6 Servers Available`))
+		Expect(out).To(gbytes.Say(`nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes, LoadBalancer Services, volumes or DNS records; all 6 Servers Available`))
 		Expect(out).To(gbytes.Say(`backups: BackupEntry and BackupBucket deleted; no object left, bucket gone`))
 	}, NodeTimeout(15*time.Minute))
 })

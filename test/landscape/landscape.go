@@ -31,6 +31,7 @@ import (
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/lan"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/metalapi"
 	"github.com/openkcm/gardener-extension-provider-metal/test/landscape/standins"
 )
@@ -60,6 +61,9 @@ type Binaries struct {
 	KubeControllers string
 	// ProcessKubelet is the node agent that runs pods as processes (hack/process-kubelet.sh).
 	ProcessKubelet string
+	// MetalLB is the folder with MetalLB's controller and speaker (hack/metallb.sh); empty: MetalLB's pods in the
+	// shoot stay Pending.
+	MetalLB string
 	// Images maps further images to binaries that the process kubelet runs (the upstream cloud-controller-manager
 	// and metal-load-balancer-controller, which cannot be built here).
 	Images map[string]string
@@ -102,6 +106,8 @@ type landscape struct {
 	procs                     []*process
 	// nodes are the kubelets of the shoot's booted Servers.
 	nodes *shootNodes
+	// segment is the Servers' layer-2 network (nil without root).
+	segment *lan.Segment
 }
 
 // Run starts the landscape, brings the example shoot's machines up and, unless Keep is set, deletes the shoot and
@@ -183,6 +189,10 @@ func (l *landscape) run(ctx context.Context) error {
 		return fmt.Errorf("waiting for the Servers to become Available: %w", err)
 	}
 	l.step(fmt.Sprintf("metal-operator discovered %d Servers in %d zones; all Available", servers, len(zones)))
+	if err := l.startServerNetwork(ctx); err != nil {
+		return err
+	}
+	defer l.stopServerNetwork()
 
 	if err := l.prepareVariables(ctx); err != nil {
 		return err
@@ -241,6 +251,9 @@ func (l *landscape) run(ctx context.Context) error {
 		return err
 	}
 	if err := l.checkLocalVolume(ctx); err != nil {
+		return err
+	}
+	if err := l.checkLoadBalancer(ctx); err != nil {
 		return err
 	}
 	l.summary(ctx)

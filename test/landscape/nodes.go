@@ -34,6 +34,8 @@ type node struct {
 	systemUUID string
 	// kubeletVersion is reported in status.nodeInfo; empty: the process kubelet's default.
 	kubeletVersion string
+	// hostNetns is the network namespace of the node's hostNetwork pods; empty: the host's.
+	hostNetns string
 	// stateDir holds the kubelet's pods; empty: <state>/pods.
 	stateDir string
 	// podRange is the octet of <podNetwork>.<podRange>.0/24 the node's pod IPs come from (not loopback: the API server refuses loopback endpoints).
@@ -64,6 +66,9 @@ func (l *landscape) images() (map[string]string, error) {
 		images[*image.Repository] = binary
 	}
 	images[shellImage] = "/bin/sh"
+	if err := l.metallbImages(images); err != nil {
+		return nil, err
+	}
 	maps.Copy(images, l.opts.Binaries.Images)
 	return images, nil
 }
@@ -96,6 +101,9 @@ func (l *landscape) kubeletArgs(n node, kubeconfig string, images map[string]str
 	}
 	if n.systemUUID != "" {
 		args = append(args, "--system-uuid="+n.systemUUID)
+	}
+	if n.hostNetns != "" {
+		args = append(args, "--host-network-namespace="+n.hostNetns)
 	}
 	if n.kubeletVersion != "" {
 		args = append(args, "--kubelet-version="+n.kubeletVersion)

@@ -295,6 +295,15 @@ func (l *landscape) checkLeftovers(ctx context.Context) error {
 	if err := l.shoot.List(ctx, claims); err != nil {
 		return err
 	}
+	services := &corev1.ServiceList{}
+	if err := l.shoot.List(ctx, services); err != nil {
+		return err
+	}
+	for _, svc := range services.Items {
+		if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+			problems = append(problems, fmt.Errorf("LoadBalancer Service %s/%s left in the shoot", svc.Namespace, svc.Name))
+		}
+	}
 	if n := len(pvs.Items) + len(claims.Items); n > 0 {
 		problems = append(problems, fmt.Errorf("%d PersistentVolumes and %d claims left in the shoot", len(pvs.Items), len(claims.Items)))
 	}
@@ -307,6 +316,6 @@ func (l *landscape) checkLeftovers(ctx context.Context) error {
 	if err := errors.Join(problems...); err != nil {
 		return err
 	}
-	l.step(fmt.Sprintf("nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes, volumes or DNS records; all %d Servers Available", servers))
+	l.step(fmt.Sprintf("nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes, LoadBalancer Services, volumes or DNS records; all %d Servers Available", servers))
 	return nil
 }

@@ -276,6 +276,9 @@ func (l *landscape) localVolumeLine(ctx context.Context) (string, error) {
 // shoot's workloads (pods, claims and volumes) before it deletes the Worker, and waits until they are gone.
 func (l *landscape) deleteWorkloads(ctx context.Context) error {
 	objects := []client.Object{
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: lbService}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: lbService + "-2"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: "lb-backend"}},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: volumeUser}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: metav1.NamespaceDefault, Name: volumeUser}},
 	}
@@ -306,6 +309,6 @@ func (l *landscape) deleteWorkloads(ctx context.Context) error {
 			}
 		}
 	}
-	l.step(fmt.Sprintf("shoot workloads deleted: pod and claim %s, %d PersistentVolumes", volumeUser, len(pvs.Items)))
+	l.step(fmt.Sprintf("shoot workloads deleted: LoadBalancer Services, pods, claim %s, %d PersistentVolumes", volumeUser, len(pvs.Items)))
 	return nil
 }

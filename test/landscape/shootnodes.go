@@ -175,6 +175,7 @@ func (s *shootNodes) start(ctx context.Context, claim *metalv1alpha1.ServerClaim
 		labels:     gardenerutils.NodeLabelsForWorkerPool(core, false, ptr.Deref(pool.NodeAgentSecretName, ""), region),
 		taints:     taints,
 		systemUUID: server.Spec.SystemUUID,
+		hostNetns:  s.l.serverNetns(server.Name),
 		podRange:   podRange,
 		stateDir:   s.l.path("shoot-pods"),
 		// The kubelet of a shoot runs the shoot's Kubernetes version.

@@ -110,7 +110,7 @@ var _ = Describe("MetalLB from the shoot chart", func() {
 		By("deleting that one too leaves the pool unused and nothing announced")
 		Expect(shootClient.Delete(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: appNamespace, Name: "web2"}})).To(Succeed())
 		expectPoolUsage(ctx, 0)
-		Eventually(lan.arpWhoHas).WithContext(ctx).WithArguments(netip.MustParseAddr(serviceAddress)).WithTimeout(time.Minute).Should(BeEmpty())
+		Eventually(lan.ARPWhoHas).WithContext(ctx).WithArguments(netip.MustParseAddr(serviceAddress)).WithTimeout(time.Minute).Should(BeEmpty())
 
 		By("the charts' RBAC let MetalLB do everything it tried: no request was forbidden")
 		expectNothingForbidden()
@@ -253,11 +253,11 @@ func arpAnswerer(ctx context.Context) string {
 	var macs []net.HardwareAddr
 	Eventually(func(g Gomega) {
 		var err error
-		macs, err = lan.arpWhoHas(netip.MustParseAddr(serviceAddress))
+		macs, err = lan.ARPWhoHas(netip.MustParseAddr(serviceAddress))
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(macs).To(HaveLen(1), "one speaker answers")
 	}).WithContext(ctx).WithTimeout(time.Minute).Should(Succeed())
-	node := lan.nodeWithMAC(macs[0])
+	node := lan.NodeWithMAC(macs[0])
 	Expect(node).NotTo(BeEmpty(), "answered by %s, not a node's eth0", macs[0])
 	AddReportEntry("ARP reply for "+serviceAddress, macs[0].String()+" ("+node+" eth0)")
 	return node

@@ -60,8 +60,8 @@
 // the host's resolv.conf applies, so a resolver on 127.0.0.1 needs --forward-port 53). For each TCP
 // containerPort, and each numeric TCP targetPort of a Service in the pod's namespace selecting the pod when it starts
 // (a Service may target a port no container declares), it listens on podIP:port on the host and forwards to podIP:port inside the pod, or to
-// 127.0.0.1:port if that is refused. status.podIP is the pod IP, status.hostIP the --node-ip (127.0.0.1 without
-// one). hostNetwork pods run in the host's namespace with the node's IP as pod IP and no forwarding, or, with
+// 127.0.0.1:port if that is refused. status.podIP is the pod IP, status.hostIP the --node-ip, without one the Node's
+// first InternalIP when the pod starts (set by a cloud-controller-manager, as the kubelet takes it), else 127.0.0.1. hostNetwork pods run in the host's namespace with the node's IP as pod IP and no forwarding, or, with
 // --host-network-namespace PATH, in that network namespace (made by `ip netns add`, say, with the node IP on an
 // interface in it: a node with a network of its own, whose pods may answer ARP on a veth there); the kubelet brings
 // its loopback up and forwards the --forward-port ports and the kube-apiserver's from 127.0.0.1 there to the host,

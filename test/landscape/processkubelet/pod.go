@@ -81,13 +81,13 @@ type container struct {
 	id        string
 }
 
-func newPodRunner(p *provider, pod *corev1.Pod, podIP string) *podRunner {
+func newPodRunner(p *provider, pod *corev1.Pod, podIP, hostIP string) *podRunner {
 	r := &podRunner{
 		p:         p,
 		key:       pod.Namespace + "/" + pod.Name,
 		dir:       filepath.Join(p.cfg.stateDir, pod.Namespace, pod.Name),
 		podIP:     podIP,
-		hostIP:    p.cfg.hostIP(),
+		hostIP:    hostIP,
 		spec:      pod.DeepCopy(),
 		pod:       pod.DeepCopy(),
 		startTime: metav1.Now(),

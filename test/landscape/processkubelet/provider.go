@@ -41,8 +41,9 @@ func newProvider(cfg *config, client kubernetes.Interface, secrets corev1listers
 func podKey(namespace, name string) string { return namespace + "/" + name }
 
 // CreatePod starts running a pod.
-func (p *provider) CreatePod(_ context.Context, pod *corev1.Pod) error {
+func (p *provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	key := podKey(pod.Namespace, pod.Name)
+	hostIP := p.hostIP(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r, ok := p.pods[key]; ok {
@@ -52,7 +53,7 @@ func (p *provider) CreatePod(_ context.Context, pod *corev1.Pod) error {
 		}
 		return fmt.Errorf("pod %s: an earlier pod of that name is still stopping", key)
 	}
-	podIP := p.cfg.hostIP()
+	podIP := hostIP
 	if !pod.Spec.HostNetwork {
 		// A pod that ran before a restart of this kubelet keeps its IP: the API server keeps pod IPs once set.
 		ip, err := p.ips.allocate(pod.Status.PodIP)
@@ -61,7 +62,7 @@ func (p *provider) CreatePod(_ context.Context, pod *corev1.Pod) error {
 		}
 		podIP = ip
 	}
-	r := newPodRunner(p, pod, podIP)
+	r := newPodRunner(p, pod, podIP, hostIP)
 	p.pods[key] = r
 	go r.run()
 	return nil
@@ -262,4 +263,22 @@ func (a *ipam) release(ip string) {
 	if addr, err := netip.ParseAddr(ip); err == nil {
 		delete(a.used, addr)
 	}
+}
+
+// hostIP is the node's IP as the kubelet gives it to pods (status.hostIP, and the pod IP of hostNetwork pods):
+// --node-ip, or else the Node's first InternalIP, which the cloud-controller-manager sets for a kubelet that
+// leaves addresses to the cloud provider (the kubelet's nodeutil.GetNodeHostIPs); 127.0.0.1 while it has none.
+func (p *provider) hostIP(ctx context.Context) string {
+	if p.cfg.nodeIP != "" {
+		return p.cfg.nodeIP
+	}
+	node, err := p.client.CoreV1().Nodes().Get(ctx, p.cfg.nodeName, metav1.GetOptions{})
+	if err == nil {
+		for _, a := range node.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				return a.Address
+			}
+		}
+	}
+	return p.cfg.hostIP()
 }
