@@ -171,7 +171,8 @@ var _ = Describe("the real MCM machine controller with the metal driver", Ordere
 		metalNS = newNamespace(ctx, "metal")
 		Expect(history.record(ctx, cfg, controlNS)).To(Succeed())
 		Expect(startMachineController(ctx, cfg, controlNS, newDriver(metalNS, driver.NodeNameServerClaimName))).To(Succeed())
-		binder = &loopingTestBinder{c: admin, ns: metalNS}
+		// A Server takes about two seconds to power off, so DeleteMachine has to wait for it.
+		binder = &loopingTestBinder{c: admin, ns: metalNS, powerOffRounds: 20}
 		// Servers are cluster-scoped: those of other specs would match the selector.
 		Expect(admin.DeleteAllOf(ctx, &metalv1alpha1.Server{})).To(Succeed())
 		Expect(binder.freeServers(ctx, metalNS, 1)).To(Succeed())
@@ -229,6 +230,12 @@ var _ = Describe("the real MCM machine controller with the metal driver", Ordere
 			err := admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: "worker-1"}, &machinev1alpha1.Machine{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Machine still exists")
 		}).WithTimeout(120 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+		By("showing no failed operation while the Server powered off: waiting is not failing")
+		Expect(history.of("worker-1")).To(ContainElement(ContainSubstring(`phase="Terminating"`)))
+		Expect(history.of("worker-1")).To(HaveEach(And(
+			Not(ContainSubstring(string(machinev1alpha1.MachineCrashLoopBackOff))),
+			Not(ContainSubstring(string(machinev1alpha1.MachineFailed))),
+		)))
 		Expect(apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Name: "worker-1"}, &corev1.Node{}))).To(BeTrue())
 		running("worker-2")
 		Expect(leftovers(ctx, metalNS)).To(ConsistOf("ServerClaim worker-2", "Secret worker-2-ignition", "IPAddressClaim worker-2-node"))
