@@ -89,6 +89,18 @@ func startMachineController(ctx context.Context, config *rest.Config, ns string,
 
 // createMachineObjects creates the userData Secret, the MachineClass and a Machine of it in ns.
 func createMachineObjects(ctx context.Context, c client.Client, ns, name string) error {
+	if err := createMachineClass(ctx, c, ns); err != nil {
+		return err
+	}
+	m := &machinev1alpha1.Machine{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       machinev1alpha1.MachineSpec{Class: machinev1alpha1.ClassSpec{Kind: "MachineClass", Name: "pool-z1"}},
+	}
+	return c.Create(ctx, m)
+}
+
+// createMachineClass creates the userData Secret and the MachineClass pool-z1 in ns, unless they exist.
+func createMachineClass(ctx context.Context, c client.Client, ns string) error {
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "pool-z1-userdata", Namespace: ns},
 		Data:       map[string][]byte{"userData": []byte(userData)},
@@ -105,11 +117,7 @@ func createMachineObjects(ctx context.Context, c client.Client, ns, name string)
 	if err := c.Create(ctx, class); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	m := &machinev1alpha1.Machine{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       machinev1alpha1.MachineSpec{Class: machinev1alpha1.ClassSpec{Kind: "MachineClass", Name: class.Name}},
-	}
-	return c.Create(ctx, m)
+	return nil
 }
 
 // machineHistory records every state a Machine of a namespace shows, through a watch, so that a test sees also
