@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,10 +24,16 @@ import (
 )
 
 // DeleteMachine deletes a Machine's ServerClaim and ignition Secret and, once the Server no longer runs with
-// them, its IPAddressClaims; it never waits for finalizers. metal-operator powers a Server off only after its
-// claim is gone, so the addresses are released only when the claim is gone and its Server is off or released:
-// an address handed out earlier would be in use twice. Until everything is gone it answers Unavailable, which MCM
-// (machine_util.go, deleteVM) retries after ShortRetry without leaving the deletion step.
+// them, its IPAddressClaims; it never removes finalizers. metal-operator powers a Server off only after its claim
+// is gone, so the addresses are released only when the claim is gone and its Server is off or released: an
+// address handed out earlier would be in use twice.
+//
+// It waits for that within the call, up to the driver's deletion wait: MCM v0.62.1 (machine_util.go, deleteVM)
+// records every error of DeleteMachine but NotFound as a Failed delete operation, which the MachineSet and
+// MachineDeployment report as failed machines and Gardener's Worker deletion (pkg/utils/gardener/machines.go,
+// WaitUntilMachineResourcesDeleted) as an error; NotFound skips ahead to deleting the Node. Waiting for a Server to
+// power off is the happy path, not a failure. Only when the objects are not gone within the wait does it answer
+// Unavailable, which MCM retries after ShortRetry without leaving the deletion step.
 //
 // It needs only the Machine's name and the scope of the provider spec, so machines of a MachineClass that no
 // longer validates are deleted too, and it touches only objects with the scope labels. Without cluster-api IPAM
@@ -39,6 +46,29 @@ func (d *Driver) DeleteMachine(ctx context.Context, req *mcmdriver.DeleteMachine
 	if err != nil {
 		return nil, err
 	}
+	remaining, err := r.deleteObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(remaining) > 0 && d.deletionWait > 0 {
+		pollErr := wait.PollUntilContextTimeout(ctx, deletionPollInterval, d.deletionWait, false, func(ctx context.Context) (bool, error) {
+			var stepErr error
+			remaining, stepErr = r.deleteObjects(ctx)
+			return len(remaining) == 0, stepErr
+		})
+		if pollErr != nil && !wait.Interrupted(pollErr) {
+			return nil, pollErr
+		}
+	}
+	if len(remaining) > 0 {
+		return nil, status.Error(codes.Unavailable, "waiting for the deletion of "+strings.Join(remaining, ", "))
+	}
+	klog.V(2).InfoS("Deleted ServerClaim and its objects", "serverClaim", r.claimKey())
+	return &mcmdriver.DeleteMachineResponse{}, nil
+}
+
+// deleteObjects takes one step of the deletion: it deletes what may be deleted now and tells what remains.
+func (r *request) deleteObjects(ctx context.Context) ([]string, error) {
 	claim, err := r.getClaim(ctx)
 	if err != nil {
 		return nil, err
@@ -63,20 +93,13 @@ func (d *Driver) DeleteMachine(ctx context.Context, req *mcmdriver.DeleteMachine
 	if err := r.deleteIgnitionSecret(ctx); err != nil {
 		return nil, err
 	}
-	if len(remaining) == 0 {
-		ipClaimsLeft, err := r.releaseIPClaims(ctx, ipClaims)
-		if err != nil {
-			return nil, err
-		}
-		remaining = append(remaining, ipClaimsLeft...)
-	} else if len(ipClaims) > 0 {
-		remaining = append(remaining, fmt.Sprintf("%d IPAddressClaims (released once the ServerClaim is gone and its Server off)", len(ipClaims)))
-	}
 	if len(remaining) > 0 {
-		return nil, status.Error(codes.Unavailable, "waiting for the deletion of "+strings.Join(remaining, ", "))
+		if len(ipClaims) > 0 {
+			remaining = append(remaining, fmt.Sprintf("%d IPAddressClaims (released once the ServerClaim is gone and its Server off)", len(ipClaims)))
+		}
+		return remaining, nil
 	}
-	klog.V(2).InfoS("Deleted ServerClaim and its objects", "serverClaim", r.claimKey())
-	return &mcmdriver.DeleteMachineResponse{}, nil
+	return r.releaseIPClaims(ctx, ipClaims)
 }
 
 // deleteClaim deletes the ServerClaim and tells what keeps it from being gone.

@@ -67,20 +67,33 @@ const (
 	defaultBindTimeout = 30 * time.Second
 	// bindPollInterval is how often CreateMachine looks at the claim while it waits.
 	bindPollInterval = time.Second
+	// defaultDeletionWait bounds how long DeleteMachine waits for metal-operator to release the claim and power
+	// its Server off (a graceful shutdown through the BMC) before the addresses can be released.
+	defaultDeletionWait = 2 * time.Minute
+	// deletionPollInterval is how often DeleteMachine looks at the remaining objects while it waits.
+	deletionPollInterval = 2 * time.Second
 )
 
 // Driver is the machine-controller-manager driver for the metal API.
 type Driver struct {
-	metal       metalclient.Source
-	policy      NodeNamePolicy
-	bindTimeout time.Duration
+	metal        metalclient.Source
+	policy       NodeNamePolicy
+	bindTimeout  time.Duration
+	deletionWait time.Duration
 }
 
 var _ mcmdriver.Driver = &Driver{}
 
 // New returns a driver working with the metal API client and namespace of source.
 func New(source metalclient.Source, policy NodeNamePolicy) *Driver {
-	return &Driver{metal: source, policy: policy, bindTimeout: defaultBindTimeout}
+	return &Driver{metal: source, policy: policy, bindTimeout: defaultBindTimeout, deletionWait: defaultDeletionWait}
+}
+
+// WithDeletionWait sets how long DeleteMachine waits for the Machine's objects to be gone before it answers
+// Unavailable; zero answers at once after one deletion step.
+func (d *Driver) WithDeletionWait(wait time.Duration) *Driver {
+	d.deletionWait = wait
+	return d
 }
 
 // NewScheme returns a scheme with the types the driver reads and writes in the metal API.

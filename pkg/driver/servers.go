@@ -40,9 +40,13 @@ func (r *request) checkServerAvailable(ctx context.Context, claim *metalv1alpha1
 // claim, Available, claimable, powered off, not in maintenance, every NoBind taint tolerated. metal-operator also
 // skips Servers with pending ServerMaintenances, which the driver may not read; such a Server counts as free
 // here, so the claim waits instead of reporting a shortage.
+//
+// A Server that already references the claim is being bound to it, whatever its state: metal-operator sets the
+// Server's claim reference (ensureObjectRefForServer, after which the Server turns Reserved) before the claim's
+// server reference (patchServerRef), and a claim seen in between only waits.
 func claimable(server *metalv1alpha1.Server, claim *metalv1alpha1.ServerClaim) bool {
-	if ref := server.Spec.ServerClaimRef; ref != nil && (ref.Name != claim.Name || ref.Namespace != claim.Namespace) {
-		return false
+	if ref := server.Spec.ServerClaimRef; ref != nil {
+		return ref.Name == claim.Name && ref.Namespace == claim.Namespace
 	}
 	if server.Status.State != metalv1alpha1.ServerStateAvailable || server.Spec.Unclaimable ||
 		server.Status.PowerState != metalv1alpha1.ServerOffPowerState || server.Spec.ServerMaintenanceRef != nil {

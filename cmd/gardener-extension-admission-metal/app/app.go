@@ -28,6 +28,7 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/admission/mutator"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/admission/validator"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/admission/warner"
 	metalinstall "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/install"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
@@ -45,6 +46,7 @@ func WebhookSwitchOptions() *extensionscmdwebhook.SwitchOptions {
 		extensionscmdwebhook.Switch(validator.DNSSecretsValidatorName, validator.NewDNSSecretsWebhook),
 		extensionscmdwebhook.Switch(validator.BackupValidatorName, validator.NewBackupWebhook),
 		extensionscmdwebhook.Switch(mutator.Name, mutator.New),
+		extensionscmdwebhook.Switch(warner.Name, warner.New),
 	)
 }
 

@@ -23,6 +23,7 @@ import (
 	api "github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/helper"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/validation"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal/capacity"
 )
 
 const (
@@ -79,7 +80,7 @@ func (a *actuator) Reconcile(ctx context.Context, log logr.Logger, infra *extens
 
 	hibernated := extensionscontroller.IsHibernationEnabled(cluster)
 	var (
-		pools      []poolZone
+		pools      []capacity.PoolZone
 		capacities []api.ServerCapacity
 	)
 	if !hibernated {
@@ -101,14 +102,17 @@ func (a *actuator) Reconcile(ctx context.Context, log logr.Logger, infra *extens
 }
 
 // capacity counts the Servers of every pool and zone from the shared Server watch.
-func (a *actuator) capacity(ctx context.Context, m *metalAPI, infra *extensionsv1alpha1.Infrastructure, cluster *extensionscontroller.Cluster) ([]poolZone, []api.ServerCapacity, error) {
+func (a *actuator) capacity(ctx context.Context, m *metalAPI, infra *extensionsv1alpha1.Infrastructure, cluster *extensionscontroller.Cluster) ([]capacity.PoolZone, []api.ServerCapacity, error) {
 	cloudProfileConfig, err := helper.CloudProfileConfigFromRaw(cluster.CloudProfile.Spec.ProviderConfig)
 	if err != nil {
 		return nil, nil, configurationProblem(err)
 	}
-	pools, err := poolZones(cluster.Shoot.Spec.Provider.Workers, cloudProfileConfig, infra.Spec.Region)
-	if err != nil || len(pools) == 0 {
-		return nil, nil, err
+	pools, err := capacity.PoolZones(cluster.Shoot.Spec.Provider.Workers, cloudProfileConfig, infra.Spec.Region)
+	if err != nil {
+		return nil, nil, configurationProblem(err)
+	}
+	if len(pools) == 0 {
+		return nil, nil, nil
 	}
 	reader, err := a.clients.Servers(ctx, m.Client)
 	if err != nil {
@@ -123,7 +127,7 @@ func (a *actuator) capacity(ctx context.Context, m *metalAPI, infra *extensionsv
 }
 
 // serversCondition reports shortages and Servers without the instance type label; a change is also an event.
-func (a *actuator) serversCondition(infra *extensionsv1alpha1.Infrastructure, capacities []api.ServerCapacity, pools []poolZone, hibernated bool) gardencorev1beta1.Condition {
+func (a *actuator) serversCondition(infra *extensionsv1alpha1.Infrastructure, capacities []api.ServerCapacity, pools []capacity.PoolZone, hibernated bool) gardencorev1beta1.Condition {
 	status, reason, message := gardencorev1beta1.ConditionTrue, "ServersAvailable", "Every worker pool can claim its minimum in each zone."
 	short, untyped := shortages(capacities, pools)
 	switch {

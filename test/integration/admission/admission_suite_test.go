@@ -54,6 +54,8 @@ const (
 var (
 	ctx        = context.Background()
 	testClient client.Client
+	// gardenConfig is the configuration of testClient; specs derive clients from it (e.g. to collect warnings).
+	gardenConfig *rest.Config
 )
 
 var _ = BeforeSuite(func() {
@@ -79,6 +81,7 @@ var _ = BeforeSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	})
 
+	gardenConfig = restConfig
 	testClient, err = client.New(restConfig, client.Options{Scheme: kubernetes.GardenScheme})
 	Expect(err).NotTo(HaveOccurred())
 

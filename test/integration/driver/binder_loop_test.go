@@ -33,6 +33,10 @@ const releaseFinalizer = "test.metal/release"
 type loopingTestBinder struct {
 	c  client.Client
 	ns string
+	// powerOffRounds is how many rounds a Server stays on after its claim is gone, as a graceful shutdown through
+	// the BMC takes a while; zero powers it off in the next round.
+	powerOffRounds int
+	shuttingDown   map[string]int
 }
 
 // freeServers creates n Servers for zone z1 and machine type m1 as metal-operator leaves them after discovery.
@@ -157,6 +161,14 @@ func (b *loopingTestBinder) release(ctx context.Context, server *metalv1alpha1.S
 		return err
 	}
 	if server.Status.PowerState != metalv1alpha1.ServerOffPowerState {
+		if b.shuttingDown[server.Name] < b.powerOffRounds {
+			if b.shuttingDown == nil {
+				b.shuttingDown = map[string]int{}
+			}
+			b.shuttingDown[server.Name]++
+			return nil
+		}
+		delete(b.shuttingDown, server.Name)
 		server.Status.PowerState = metalv1alpha1.ServerOffPowerState
 		return b.c.Status().Update(ctx, server)
 	}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	v35 "github.com/coreos/ignition/v2/config/v3_5"
 	"github.com/coreos/ignition/v2/config/v3_5/types"
@@ -57,7 +58,9 @@ var _ = Describe("metal machine driver", func() {
 		// Servers are cluster-scoped: those of earlier specs would match this spec's selector.
 		Expect(admin.DeleteAllOf(ctx, &metalv1alpha1.Server{})).To(Succeed())
 		ns = newNamespace(ctx, "metal")
-		d = newDriver(ns, driver.NodeNameServerClaimName)
+		// Without a deletion wait every DeleteMachine call takes one step and answers what remains, so that the
+		// specs see each step; the wait itself is covered below and with MCM's machine controller.
+		d = newDriver(ns, driver.NodeNameServerClaimName).WithDeletionWait(0)
 		binder = testBinder{c: admin}
 	})
 
@@ -577,6 +580,27 @@ var _ = Describe("metal machine driver", func() {
 			Expect(deleteMachine("m1")).To(Succeed())
 			Expect(leftovers(ctx, ns)).To(BeEmpty())
 			Expect(deleteMachine("m1")).To(Succeed())
+		})
+
+		It("waits within the call while metal-operator releases the claim and powers the Server off, and then succeeds", func() {
+			initialized("m1", ns+"-s1")
+			waiting := newDriver(ns, driver.NodeNameServerClaimName).WithDeletionWait(time.Minute)
+			done := make(chan error, 1)
+			go func() {
+				_, err := waiting.DeleteMachine(ctx, &mcmdriver.DeleteMachineRequest{Machine: machine("m1"), MachineClass: class, Secret: secret})
+				done <- err
+			}()
+			By("keeping the address while the Server is still on")
+			Eventually(func() error {
+				return admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1"}, &metalv1alpha1.ServerClaim{})
+			}).Should(WithTransform(apierrors.IsNotFound, BeTrue()))
+			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "m1-node"}, &ipamv1beta2.IPAddressClaim{})).To(Succeed())
+			Expect(done).NotTo(Receive(), "DeleteMachine answered while the Server still runs with the address")
+
+			By("answering success once metal-operator powered the Server off")
+			binder.powerServer(ctx, ns+"-s1", metalv1alpha1.ServerOffPowerState)
+			Eventually(done).WithTimeout(30 * time.Second).Should(Receive(BeNil()))
+			Expect(leftovers(ctx, ns)).To(BeEmpty())
 		})
 
 		It("detaches IP claims created with an owner reference before deleting the claim, so that garbage collection keeps them", func() {

@@ -89,6 +89,18 @@ func startMachineController(ctx context.Context, config *rest.Config, ns string,
 
 // createMachineObjects creates the userData Secret, the MachineClass and a Machine of it in ns.
 func createMachineObjects(ctx context.Context, c client.Client, ns, name string) error {
+	if err := createMachineClass(ctx, c, ns); err != nil {
+		return err
+	}
+	m := &machinev1alpha1.Machine{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       machinev1alpha1.MachineSpec{Class: machinev1alpha1.ClassSpec{Kind: "MachineClass", Name: "pool-z1"}},
+	}
+	return c.Create(ctx, m)
+}
+
+// createMachineClass creates the userData Secret and the MachineClass pool-z1 in ns, unless they exist.
+func createMachineClass(ctx context.Context, c client.Client, ns string) error {
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "pool-z1-userdata", Namespace: ns},
 		Data:       map[string][]byte{"userData": []byte(userData)},
@@ -105,11 +117,7 @@ func createMachineObjects(ctx context.Context, c client.Client, ns, name string)
 	if err := c.Create(ctx, class); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	m := &machinev1alpha1.Machine{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       machinev1alpha1.MachineSpec{Class: machinev1alpha1.ClassSpec{Kind: "MachineClass", Name: class.Name}},
-	}
-	return c.Create(ctx, m)
+	return nil
 }
 
 // machineHistory records every state a Machine of a namespace shows, through a watch, so that a test sees also
@@ -171,7 +179,8 @@ var _ = Describe("the real MCM machine controller with the metal driver", Ordere
 		metalNS = newNamespace(ctx, "metal")
 		Expect(history.record(ctx, cfg, controlNS)).To(Succeed())
 		Expect(startMachineController(ctx, cfg, controlNS, newDriver(metalNS, driver.NodeNameServerClaimName))).To(Succeed())
-		binder = &loopingTestBinder{c: admin, ns: metalNS}
+		// A Server takes about two seconds to power off, so DeleteMachine has to wait for it.
+		binder = &loopingTestBinder{c: admin, ns: metalNS, powerOffRounds: 20}
 		// Servers are cluster-scoped: those of other specs would match the selector.
 		Expect(admin.DeleteAllOf(ctx, &metalv1alpha1.Server{})).To(Succeed())
 		Expect(binder.freeServers(ctx, metalNS, 1)).To(Succeed())
@@ -229,6 +238,12 @@ var _ = Describe("the real MCM machine controller with the metal driver", Ordere
 			err := admin.Get(ctx, client.ObjectKey{Namespace: controlNS, Name: "worker-1"}, &machinev1alpha1.Machine{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Machine still exists")
 		}).WithTimeout(120 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+		By("showing no failed operation while the Server powered off: waiting is not failing")
+		Expect(history.of("worker-1")).To(ContainElement(ContainSubstring(`phase="Terminating"`)))
+		Expect(history.of("worker-1")).To(HaveEach(And(
+			Not(ContainSubstring(string(machinev1alpha1.MachineCrashLoopBackOff))),
+			Not(ContainSubstring(string(machinev1alpha1.MachineFailed))),
+		)))
 		Expect(apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Name: "worker-1"}, &corev1.Node{}))).To(BeTrue())
 		running("worker-2")
 		Expect(leftovers(ctx, metalNS)).To(ConsistOf("ServerClaim worker-2", "Secret worker-2-ignition", "IPAddressClaim worker-2-node"))

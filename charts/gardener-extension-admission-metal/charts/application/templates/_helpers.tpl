@@ -42,11 +42,12 @@ clientConfig:
   {{- end }}
 {{- end -}}
 
+{{- /* webhookdefaults renders the settings every webhook shares; a dict may set failurePolicy (default Fail). */ -}}
 {{- define "webhookdefaults" -}}
 admissionReviewVersions:
 - v1
 - v1beta1
-failurePolicy: Fail
+failurePolicy: {{ .failurePolicy | default "Fail" }}
 matchPolicy: Exact
 sideEffects: None
 timeoutSeconds: 10
