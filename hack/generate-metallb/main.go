@@ -25,6 +25,13 @@ import (
 const (
 	module   = "go.universe.tf/metallb"
 	manifest = "config/manifests/metallb-native.yaml"
+	// upstreamNamespace is the namespace of upstream's manifest. The charts deploy MetalLB into the shoot's
+	// kube-system instead: the shoot's gardener-resource-manager applies objects only in the namespaces of its target
+	// cache (gardenlet's botanist: kube-system, kubernetes-dashboard, kube-node-lease) and fails on others with
+	// "unknown namespace for the cache", as the local landscape showed.
+	upstreamNamespace = "metallb-system"
+	// namespaceReference is how the chart names the namespace (templates/_helpers.tpl).
+	namespaceReference = `{{ include "metallb.namespace" . }}`
 )
 
 // ExcludedResources are the resources whose rules the charts leave out: the webhook's certificate rotation writes
@@ -65,10 +72,10 @@ func run(root string) error {
 			if err != nil {
 				return err
 			}
-			rbac = append(rbac, text)
+			rbac = append(rbac, inChartNamespace(text))
 		case "ConfigMap":
 			if doc.name == "metallb-excludel2" {
-				excludeL2 = append(excludeL2, doc.text)
+				excludeL2 = append(excludeL2, inChartNamespace(doc.text))
 			}
 		}
 	}
@@ -119,6 +126,11 @@ func moduleDir(version string) (string, error) {
 		return "", fmt.Errorf("reading the module directory of %s@%s from %q: %w", module, version, out, err)
 	}
 	return info.Dir, nil
+}
+
+// inChartNamespace puts an object (and the subjects of a binding) from upstream's namespace into the chart's.
+func inChartNamespace(text string) string {
+	return strings.ReplaceAll(text, "namespace: "+upstreamNamespace+"\n", "namespace: "+namespaceReference+"\n")
 }
 
 type document struct {

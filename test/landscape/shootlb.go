@@ -30,7 +30,7 @@ import (
 
 const (
 	// metallbNamespace is where the ControlPlane's shoot chart deploys MetalLB.
-	metallbNamespace = "metallb-system"
+	metallbNamespace = "kube-system"
 	// serviceAddress is the one address of the example ControlPlaneConfig's MetalLB pool
 	// (example/landscape/40-controlplane.yaml), on the nodes' layer-2 segment.
 	serviceAddress = "10.253.0.200"

@@ -372,7 +372,7 @@ func expectNoLoadBalancer(c renderedCharts) {
 	Expect(c.seed.has("Deployment", "metal-load-balancer-controller-manager")).To(BeFalse())
 	Expect(c.shoot.ofKind("DaemonSet")).To(BeEmpty())
 	Expect(c.shoot.ofKind("Deployment")).To(BeEmpty())
-	Expect(c.shoot.has("Namespace", "metallb-system")).To(BeFalse())
+	Expect(c.shoot.ofKind("Namespace")).To(BeEmpty())
 	Expect(calicoObjects(c.shoot)).To(BeEmpty())
 	Expect(c.crds.objects).To(BeEmpty())
 }
@@ -396,7 +396,7 @@ func expectMetalLoadBalancer(c renderedCharts) {
 	Expect(container.Env).To(ContainElement(corev1.EnvVar{Name: "NODE_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.hostIP"}}}))
 	expectRestricted(speaker.Spec.Template.Spec)
 	Expect(c.shoot.has("ClusterRole", "extensions.gardener.cloud:provider-metal:metal-load-balancer-controller-manager")).To(BeTrue())
-	Expect(c.shoot.has("Namespace", "metallb-system")).To(BeFalse())
+	Expect(c.shoot.ofKind("Namespace")).To(BeEmpty())
 }
 
 func expectMetalLBL2(c renderedCharts) {
@@ -427,9 +427,16 @@ func expectMetalLBBGP(c renderedCharts) {
 }
 
 func expectMetalLBComponents(c renderedCharts) {
-	Expect(c.shoot.has("Namespace", "metallb-system")).To(BeTrue())
+	// kube-system, not upstream's metallb-system: the shoot's gardener-resource-manager applies objects only in
+	// the namespaces of its target cache (kube-system, kubernetes-dashboard, kube-node-lease).
+	Expect(c.shoot.ofKind("Namespace")).To(BeEmpty())
 	controller := get[*appsv1.Deployment](c.shoot, "Deployment", "controller")
-	Expect(controller.Namespace).To(Equal("metallb-system"))
+	Expect(controller.Namespace).To(Equal("kube-system"))
+	for _, obj := range c.shoot.objects {
+		if ns := obj.GetNamespace(); ns != "" {
+			Expect(ns).To(Equal("kube-system"), "%T %s", obj, obj.GetName())
+		}
+	}
 	expectRestricted(controller.Spec.Template.Spec)
 	speaker := get[*appsv1.DaemonSet](c.shoot, "DaemonSet", "speaker")
 	Expect(speaker.Spec.Template.Spec.Containers[0].SecurityContext.Capabilities.Add).To(ConsistOf(corev1.Capability("NET_RAW")))
@@ -504,7 +511,7 @@ func expectCustomResourcesValid(r *rendered, group string) {
 			Expect(value).NotTo(BeZero(), "%s %s has an empty %s", gvk.Kind, u.GetName(), strings.Join(path, "."))
 		}
 		if group == "metallb.io" {
-			Expect(u.GetNamespace()).To(Equal("metallb-system"))
+			Expect(u.GetNamespace()).To(Equal("kube-system"))
 		} else {
 			Expect(u.GetNamespace()).To(BeEmpty(), "Calico's resources are cluster-scoped")
 		}

@@ -79,8 +79,19 @@ var _ = Describe("MetalLB manifests", func() {
 		for _, kind := range []string{"RoleBinding", "ClusterRoleBinding", "ServiceAccount"} {
 			Expect(names(charts.shoot.ofKind(kind))).To(ContainElements(names(upstream.ofKind(kind))), kind)
 		}
-		for _, obj := range upstream.ofKind("RoleBinding") {
-			Expect(get[*rbacv1.RoleBinding](charts.shoot, "RoleBinding", obj.GetName()).Subjects).To(Equal(obj.(*rbacv1.RoleBinding).Subjects))
+		// The subjects are upstream's, in the chart's namespace (kube-system, see templates/_helpers.tpl).
+		for _, kind := range []string{"RoleBinding", "ClusterRoleBinding"} {
+			for _, obj := range upstream.ofKind(kind) {
+				var want []rbacv1.Subject
+				for _, subject := range subjectsOf(obj) {
+					if subject.Namespace == "metallb-system" {
+						subject.Namespace = "kube-system"
+					}
+					want = append(want, subject)
+				}
+				Expect(want).NotTo(BeEmpty(), "%s %s", kind, obj.GetName())
+				Expect(subjectsOf(get[client.Object](charts.shoot, kind, obj.GetName()))).To(Equal(want), "%s %s", kind, obj.GetName())
+			}
 		}
 
 		By("the facts the hand-written RBAC got wrong")
@@ -165,4 +176,14 @@ func names(objects []client.Object) []string {
 		result = append(result, obj.GetName())
 	}
 	return result
+}
+
+func subjectsOf(obj client.Object) []rbacv1.Subject {
+	switch o := obj.(type) {
+	case *rbacv1.RoleBinding:
+		return o.Subjects
+	case *rbacv1.ClusterRoleBinding:
+		return o.Subjects
+	}
+	return nil
 }

@@ -98,7 +98,6 @@ var _ = Describe("ControlPlane controller", func() {
 		for _, crd := range crdObjects {
 			Expect(client.IgnoreAlreadyExists(seedClient.Create(ctx, crd.DeepCopy()))).To(Succeed(), crd.GetName())
 		}
-		Expect(client.IgnoreAlreadyExists(seedClient.Create(ctx, find(shootObjects, "Namespace", "metallb-system").DeepCopy()))).To(Succeed())
 		Eventually(func(g Gomega) {
 			for _, obj := range shootObjects {
 				if obj.GetObjectKind().GroupVersionKind().Group == "metallb.io" {

@@ -27,7 +27,7 @@ import (
 )
 
 const (
-	metallbNamespace = "metallb-system"
+	metallbNamespace = "kube-system"
 	appNamespace     = "default"
 )
 
@@ -48,7 +48,7 @@ var _ = Describe("MetalLB from the shoot chart", func() {
 		for _, speaker := range speakers {
 			Expect(speaker.Spec.HostNetwork).To(BeTrue())
 			Expect(speaker.Status.PodIP).To(Equal(lan.nodes[speaker.Spec.NodeName].ip))
-			By("speaker " + speaker.Name + " acts as system:serviceaccount:metallb-system:speaker: the token its in-cluster client reads")
+			By("speaker " + speaker.Name + " acts as system:serviceaccount:kube-system:speaker: the token its in-cluster client reads")
 			Expect(tokenUser(ctx, speaker)).To(Equal("system:serviceaccount:" + metallbNamespace + ":speaker"))
 		}
 		Expect(tokenUser(ctx, controller)).To(Equal("system:serviceaccount:" + metallbNamespace + ":controller"))
