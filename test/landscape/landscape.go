@@ -164,6 +164,11 @@ func (l *landscape) run(ctx context.Context) error {
 		return err
 	}
 	l.step("the seed's kube-controller-manager and kube-scheduler run")
+	if os.Getuid() == 0 {
+		if err := l.serveShootWebhooks(watchCtx); err != nil {
+			return err
+		}
+	}
 	if l.shoot, err = newClient(shoot.config); err != nil {
 		return err
 	}
@@ -292,6 +297,14 @@ func (l *landscape) startCluster(name string, crdDirs []string) (*cluster, func(
 	// for the audience "gardener" (pkg/component/kubernetes/apiserver).
 	apiserver.Configure().Set("service-account-issuer", "https://"+name+".landscape.local")
 	apiserver.Configure().Set("api-audiences", "kubernetes,gardener")
+	if name == "shoot" && os.Getuid() == 0 {
+		// It calls the shoot resource manager's webhooks by their in-cluster name (shootwebhooks.go).
+		wrapper, err := l.apiserverWrapper(l.shootHostsFile())
+		if err != nil {
+			return nil, nil, err
+		}
+		apiserver.Path = wrapper
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the %s cluster: %w", name, err)
