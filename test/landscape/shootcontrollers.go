@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"net"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	extensionscontroller "github.com/gardener/gardener/extensions/pkg/controller"
@@ -81,6 +85,9 @@ func (l *landscape) deployShootControllers(ctx context.Context, sm secretsmanage
 	if err := l.deploy(ctx, "the shoot's kube-controller-manager", kcm); err != nil {
 		return err
 	}
+	if err := l.publishShootServingCA(ctx, sm); err != nil {
+		return err
+	}
 
 	schedulerImage, err := gardenerimagevector.Containers().FindImage(gardenerimagevector.ContainerImageNameKubeScheduler,
 		imagevectorutils.RuntimeVersion(runtimeVersion.String()), imagevectorutils.TargetVersion(targetVersion.String()))
@@ -95,6 +102,38 @@ func (l *landscape) deployShootControllers(ctx context.Context, sm secretsmanage
 		return err
 	}
 	return l.waitComponent(ctx, "the shoot's kube-scheduler", scheduler)
+}
+
+// publishShootServingCA is the landscape's one change to the rendered kube-controller-manager: it publishes the CA
+// that signed the shoot kube-apiserver's serving certificate as kube-root-ca.crt (--root-ca-file), so that in-cluster
+// clients of the shoot (MetalLB, say) trust their API server. Gardener signs that certificate with the cluster CA and
+// mounts the cluster CA bundle; envtest signs it with a CA of its own, so the mounted bundle gets envtest's CA added
+// (a Secret of the landscape in place of the ca-bundle volume's).
+func (l *landscape) publishShootServingCA(ctx context.Context, sm secretsmanager.Interface) error {
+	bundle, ok := sm.Get(v1beta1constants.SecretNameCACluster)
+	if !ok {
+		return fmt.Errorf("secret %q not found", v1beta1constants.SecretNameCACluster)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: seedNamespace, Name: "landscape-shoot-root-ca"}}
+	if _, err := controllerutil.CreateOrPatch(ctx, l.seed, secret, func() error {
+		data := append(append([]byte{}, bundle.Data[secretsutils.DataKeyCertificateBundle]...), l.shootCluster.config.CAData...)
+		secret.Data = map[string][]byte{secretsutils.DataKeyCertificateBundle: data}
+		return nil
+	}); err != nil {
+		return err
+	}
+	deployment := &appsv1.Deployment{}
+	if err := l.seed.Get(ctx, client.ObjectKey{Namespace: seedNamespace, Name: v1beta1constants.DeploymentNameKubeControllerManager}, deployment); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(deployment.DeepCopy())
+	for i := range deployment.Spec.Template.Spec.Volumes {
+		v := &deployment.Spec.Template.Spec.Volumes[i]
+		if v.Name == "ca" && v.Secret != nil {
+			v.Secret.SecretName = secret.Name
+		}
+	}
+	return l.seed.Patch(ctx, deployment, patch)
 }
 
 // shootNetworks are the pod and service networks of the Shoot.
