@@ -152,24 +152,39 @@ func ip(args ...string) error {
 	return nil
 }
 
-// InNetns runs f on an OS thread in the network namespace at path. The thread stays locked and ends with f's
-// goroutine, so that no other goroutine runs in that namespace. Processes must not be started from f: Linux sends
-// a child's parent-death signal when the thread that forked it exits.
+// InNetns runs f on an OS thread in the network namespace at path, then moves the thread back to its own namespace
+// and releases it. Only when that fails does the thread stay locked and end with f's goroutine (Go then terminates
+// it), so that no other goroutine runs in the namespace. A thread must not end after it forked a process the
+// landscape runs: Linux sends a child's parent-death signal when the thread that forked it exits, so ending the
+// thread in the normal case would kill processes at random.
 func InNetns(path string, f func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		own, err := unix.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- err
+			return
+		}
+		defer func() { _ = unix.Close(own) }()
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			runtime.UnlockOSThread()
 			done <- err
 			return
 		}
 		defer func() { _ = unix.Close(fd) }()
 		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			done <- fmt.Errorf("entering %s: %w", path, err)
 			return
 		}
-		done <- f()
+		err = f()
+		if unix.Setns(own, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- err
 	}()
 	return <-done
 }
