@@ -75,6 +75,7 @@ var _ = Describe("The local landscape", func() {
 		}
 		Expect(out).To(gbytes.Say(`summary: 4 shoot nodes`))
 		Expect(out).To(gbytes.Say(`summary: local volume: claim default/local-volume-user`))
+		Expect(out).To(gbytes.Say(`summary: Service default/lb-demo-2 type LoadBalancer, address 10\.253\.0\.200`))
 		By("the seed's pods: what the extension and Gardener render runs; the cloud-controller-manager, whose binary the module proxy does not serve, waits with its image named")
 		Expect(out).To(gbytes.Say(`summary: \d+ seed pods`))
 		Expect(out).To(gbytes.Say(`shoot--local--metal/cloud-controller-manager-\S+ +seed-node-0 containers cloud-controller-manager \| Pending 0/1 ready \| cloud-controller-manager: ImageNotBuildable \(image "ghcr\.io/ironcore-dev/metal-cloud-controller-manager:v0\.5\.0" has no binary`))

@@ -214,6 +214,9 @@ func (l *landscape) summary(ctx context.Context) {
 	if line, err := l.localVolumeLine(ctx); err == nil {
 		l.step("summary: " + line)
 	}
+	for _, line := range l.serviceLines(ctx) {
+		l.step("summary: " + line)
+	}
 	pods, err := podSummary(ctx, l.seed)
 	if err != nil {
 		return

@@ -125,6 +125,7 @@ func (l *landscape) metallbImages(images map[string]string) error {
 // killed, the speaker pods replaced) and of the extension (which reconciles the ControlPlane again); deleting the
 // Service releases the address, which a second Service then gets.
 func (l *landscape) checkLoadBalancer(ctx context.Context) error {
+	l.step("load balancing: metal-load-balancer-controller is not served by the Go module proxy; the example uses MetalLB (its manager and speaker run only with --binary for their images)")
 	if l.opts.Binaries.MetalLB == "" {
 		l.step("load balancing: no MetalLB binaries given (hack/metallb.sh); MetalLB's pods stay Pending and no Service gets an address")
 		return nil
@@ -414,4 +415,24 @@ func (l *landscape) deleteService(ctx context.Context, name string) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// serviceLines describes the shoot's LoadBalancer Services and their addresses, for the summary.
+func (l *landscape) serviceLines(ctx context.Context) []string {
+	services := &corev1.ServiceList{}
+	if err := l.shoot.List(ctx, services); err != nil {
+		return nil
+	}
+	var lines []string
+	for _, svc := range services.Items {
+		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			continue
+		}
+		var ips []string
+		for _, ingress := range svc.Status.LoadBalancer.Ingress {
+			ips = append(ips, ingress.IP)
+		}
+		lines = append(lines, fmt.Sprintf("Service %s/%s type LoadBalancer, address %s", svc.Namespace, svc.Name, strings.Join(ips, ",")))
+	}
+	return lines
 }
