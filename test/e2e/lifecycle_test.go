@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ var _ = Describe("The local landscape", func() {
 		out := gbytes.NewBuffer()
 		err := landscape.Run(ctx, landscape.Options{
 			Root:            filepath.Join("..", ".."),
-			StateDir:        GinkgoT().TempDir(),
+			StateDir:        stateDir(),
 			Binaries:        binaries,
 			MachinesPerZone: 2,
 			ShortPool:       2,
@@ -92,3 +93,11 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`backups: BackupEntry and BackupBucket deleted; no object left, bucket gone`))
 	}, NodeTimeout(15*time.Minute))
 })
+
+// stateDir is LANDSCAPE_STATE_DIR when set (the logs stay for inspection), else a folder removed after the test.
+func stateDir() string {
+	if dir := os.Getenv("LANDSCAPE_STATE_DIR"); dir != "" {
+		return dir
+	}
+	return GinkgoT().TempDir()
+}

@@ -94,7 +94,14 @@ func (l *landscape) lastExits(pod *corev1.Pod) string {
 		}
 		exit := fmt.Sprintf("%s exited with %d", status.Name, t.ExitCode)
 		if data, err := os.ReadFile(l.path(filepath.Join("pods", pod.Namespace, pod.Name, status.Name+".log"))); err == nil {
-			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+			// The last line the container wrote, not the process kubelet's own markers ("==== process-kubelet ...").
+			lines := slices.DeleteFunc(strings.Split(strings.TrimSpace(string(data)), "\n"), func(line string) bool {
+				return strings.HasPrefix(line, "==== process-kubelet ")
+			})
+			if len(lines) == 0 {
+				exits = append(exits, exit)
+				continue
+			}
 			line := lines[len(lines)-1]
 			if len(line) > 300 {
 				line = line[:300] + "…"
