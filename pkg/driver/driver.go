@@ -294,17 +294,23 @@ func ipamError(err error, format string, args ...any) error {
 }
 
 // apiError maps an error of the metal API to an MCM status: transient errors become Unavailable (MCM retries
-// them shortly), access problems PermissionDenied, everything else Internal.
+// them shortly), everything else Internal or InvalidArgument.
+//
+// Denied requests are Unavailable too, with the API server's message: a kube-apiserver that has just started
+// answers "forbidden ... RBAC: role not found" (and 401 for tokens of ServiceAccounts it has not read yet) until its
+// authorizer's and authenticator's caches are synced, while it already accepts connections. MCM gives
+// PermissionDenied its long retry (machine_util.go, deleteVM: LongRetry, ten minutes, "Aborting operation"), so one
+// request in that window kept a deleted machine and its Server for ten minutes after a metal API restart; a Role
+// the operator fixes takes effect on the short retry as well.
 func apiError(err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...) + ": " + err.Error()
 	switch {
 	case apierrors.IsConflict(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
 		apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
 		errors.Is(err, context.DeadlineExceeded),
-		utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err):
+		utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err),
+		apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
 		return status.Error(codes.Unavailable, msg)
-	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return status.Error(codes.PermissionDenied, msg)
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		return status.Error(codes.InvalidArgument, msg)
 	default:
