@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,7 +71,11 @@ func (l *landscape) deployShootControllers(ctx context.Context, sm secretsmanage
 	if kcmConfig == nil {
 		kcmConfig = &gardencorev1beta1.KubeControllerManagerConfig{}
 	}
-	kcm := kubecontrollermanager.New(logf.Log.WithName("kube-controller-manager"), seedClientSet, seedNamespace, sm, kubecontrollermanager.Values{
+	rootCA, err := l.shootRootCA(ctx, sm)
+	if err != nil {
+		return err
+	}
+	kcm := kubecontrollermanager.New(logf.Log.WithName("kube-controller-manager"), seedClientSet, seedNamespace, rootCAManager{Interface: sm, bundle: rootCA}, kubecontrollermanager.Values{
 		RuntimeVersion:    runtimeVersion,
 		TargetVersion:     targetVersion,
 		Image:             kcmImage.String(),
@@ -83,9 +86,6 @@ func (l *landscape) deployShootControllers(ctx context.Context, sm secretsmanage
 		ServiceNetworks:   services,
 	})
 	if err := l.deploy(ctx, "the shoot's kube-controller-manager", kcm); err != nil {
-		return err
-	}
-	if err := l.publishShootServingCA(ctx, sm); err != nil {
 		return err
 	}
 
@@ -104,15 +104,15 @@ func (l *landscape) deployShootControllers(ctx context.Context, sm secretsmanage
 	return l.waitComponent(ctx, "the shoot's kube-scheduler", scheduler)
 }
 
-// publishShootServingCA is the landscape's one change to the rendered kube-controller-manager: it publishes the CA
-// that signed the shoot kube-apiserver's serving certificate as kube-root-ca.crt (--root-ca-file), so that in-cluster
-// clients of the shoot (MetalLB, say) trust their API server. Gardener signs that certificate with the cluster CA and
-// mounts the cluster CA bundle; envtest signs it with a CA of its own, so the mounted bundle gets envtest's CA added
-// (a Secret of the landscape in place of the ca-bundle volume's).
-func (l *landscape) publishShootServingCA(ctx context.Context, sm secretsmanager.Interface) error {
+// shootRootCA is the CA bundle the shoot's kube-controller-manager publishes as kube-root-ca.crt (--root-ca-file):
+// in-cluster clients of the shoot (MetalLB, say) must trust their API server with it. Gardener signs the shoot
+// kube-apiserver's serving certificate with the cluster CA and mounts the cluster CA bundle; envtest signs it with a
+// CA of its own, so the landscape's bundle is the cluster CA bundle plus envtest's CA, in a Secret of its own that the
+// kube-controller-manager component gets in place of the cluster CA bundle (rootCAManager).
+func (l *landscape) shootRootCA(ctx context.Context, sm secretsmanager.Interface) (*corev1.Secret, error) {
 	bundle, ok := sm.Get(v1beta1constants.SecretNameCACluster)
 	if !ok {
-		return fmt.Errorf("secret %q not found", v1beta1constants.SecretNameCACluster)
+		return nil, fmt.Errorf("secret %q not found", v1beta1constants.SecretNameCACluster)
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: seedNamespace, Name: "landscape-shoot-root-ca"}}
 	if _, err := controllerutil.CreateOrPatch(ctx, l.seed, secret, func() error {
@@ -120,20 +120,23 @@ func (l *landscape) publishShootServingCA(ctx context.Context, sm secretsmanager
 		secret.Data = map[string][]byte{secretsutils.DataKeyCertificateBundle: data}
 		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
-	deployment := &appsv1.Deployment{}
-	if err := l.seed.Get(ctx, client.ObjectKey{Namespace: seedNamespace, Name: v1beta1constants.DeploymentNameKubeControllerManager}, deployment); err != nil {
-		return err
+	return secret, nil
+}
+
+// rootCAManager is the secrets manager with the landscape's root CA bundle as the cluster CA bundle.
+type rootCAManager struct {
+	secretsmanager.Interface
+	bundle *corev1.Secret
+}
+
+// Get returns the landscape's bundle for the cluster CA bundle, everything else from the secrets manager.
+func (m rootCAManager) Get(name string, opts ...secretsmanager.GetOption) (*corev1.Secret, bool) {
+	if name == v1beta1constants.SecretNameCACluster && len(opts) == 0 {
+		return m.bundle, true
 	}
-	patch := client.MergeFrom(deployment.DeepCopy())
-	for i := range deployment.Spec.Template.Spec.Volumes {
-		v := &deployment.Spec.Template.Spec.Volumes[i]
-		if v.Name == "ca" && v.Secret != nil {
-			v.Secret.SecretName = secret.Name
-		}
-	}
-	return l.seed.Patch(ctx, deployment, patch)
+	return m.Interface.Get(name, opts...)
 }
 
 // shootNetworks are the pod and service networks of the Shoot.
