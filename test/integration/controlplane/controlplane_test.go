@@ -1,8 +1,6 @@
 package controlplane_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,16 +20,15 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gardener/gardener/extensions/pkg/controller/controlplane/genericactuator"
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
 	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 	resourcesv1alpha1 "github.com/gardener/gardener/pkg/apis/resources/v1alpha1"
+	"github.com/gardener/gardener/pkg/client/kubernetes"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
@@ -349,20 +346,14 @@ func (s *shoot) managedResourceObjects(ctx SpecContext, mr *resourcesv1alpha1.Ma
 		secret := &corev1.Secret{}
 		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: ref.Name}, secret)).To(Succeed())
 		for _, data := range secret.Data {
-			reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+			// Gardener's manifest reader, as gardener-resource-manager decodes a ManagedResource's secrets.
+			reader := kubernetes.NewManifestReader(data)
 			for {
-				doc, err := reader.Read()
+				obj, err := reader.Read()
 				if errors.Is(err, io.EOF) {
 					break
 				}
 				Expect(err).NotTo(HaveOccurred())
-				jsonData, err := yaml.YAMLToJSON(doc)
-				Expect(err).NotTo(HaveOccurred())
-				if string(jsonData) == "null" {
-					continue
-				}
-				obj := &unstructured.Unstructured{}
-				Expect(obj.UnmarshalJSON(jsonData)).To(Succeed())
 				objects = append(objects, obj)
 			}
 		}

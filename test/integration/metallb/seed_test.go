@@ -1,8 +1,6 @@
 package metallb_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gardener/gardener/extensions/pkg/controller/controlplane/genericactuator"
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
@@ -227,20 +223,14 @@ func managedResourceObjects(ctx context.Context, name string) []*unstructured.Un
 		secret := &corev1.Secret{}
 		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: seedNamespace, Name: ref.Name}, secret)).To(Succeed())
 		for _, data := range secret.Data {
-			reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+			// Gardener's manifest reader, as gardener-resource-manager decodes a ManagedResource's secrets.
+			reader := kubernetes.NewManifestReader(data)
 			for {
-				doc, err := reader.Read()
+				obj, err := reader.Read()
 				if errors.Is(err, io.EOF) {
 					break
 				}
 				Expect(err).NotTo(HaveOccurred())
-				jsonData, err := yaml.YAMLToJSON(doc)
-				Expect(err).NotTo(HaveOccurred())
-				if string(jsonData) == "null" {
-					continue
-				}
-				obj := &unstructured.Unstructured{}
-				Expect(obj.UnmarshalJSON(jsonData)).To(Succeed())
 				objects = append(objects, obj)
 			}
 		}

@@ -1,8 +1,6 @@
 package networkpolicy_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,11 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gardener/gardener/extensions/pkg/controller/controlplane/genericactuator"
 	gardencorev1beta1 "github.com/gardener/gardener/pkg/apis/core/v1beta1"
@@ -31,6 +27,7 @@ import (
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 	resourcesv1alpha1 "github.com/gardener/gardener/pkg/apis/resources/v1alpha1"
 	"github.com/gardener/gardener/pkg/chartrenderer"
+	"github.com/gardener/gardener/pkg/client/kubernetes"
 	kubeapiserver "github.com/gardener/gardener/pkg/component/kubernetes/apiserver"
 	"github.com/gardener/gardener/pkg/component/kubernetes/apiserverexposure"
 	gardenerutils "github.com/gardener/gardener/pkg/utils/gardener"
@@ -375,20 +372,14 @@ users:
 
 func decodeManifests(data []byte) []*unstructured.Unstructured {
 	var objects []*unstructured.Unstructured
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	// Gardener's manifest reader, as gardener-resource-manager decodes a ManagedResource's secrets.
+	reader := kubernetes.NewManifestReader(data)
 	for {
-		doc, err := reader.Read()
+		obj, err := reader.Read()
 		if errors.Is(err, io.EOF) {
 			return objects
 		}
 		Expect(err).NotTo(HaveOccurred())
-		jsonData, err := yaml.YAMLToJSON(doc)
-		Expect(err).NotTo(HaveOccurred())
-		if string(jsonData) == "null" {
-			continue
-		}
-		obj := &unstructured.Unstructured{}
-		Expect(obj.UnmarshalJSON(jsonData)).To(Succeed())
 		objects = append(objects, obj)
 	}
 }
