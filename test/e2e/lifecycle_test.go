@@ -66,6 +66,9 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`load balancing: the extension restarted and reconciled the ControlPlane again`))
 		Expect(out).To(gbytes.Say(`load balancing: after MetalLB and the extension restarted, Service default/lb-demo keeps 10\.253\.0\.200; ARP answered by shoot--local--metal-worker-`))
 		Expect(out).To(gbytes.Say(`load balancing: Service default/lb-demo deleted, its address released: Service default/lb-demo-2 got 10\.253\.0\.200; ARP answered by shoot--local--metal-worker-`))
+		By("a Server powered off through the CCM's power-off annotation: its kubelet stops, the Node goes NotReady, and comes back when it powers on")
+		Expect(out).To(gbytes.Say(`power cycle: Node shoot--local--metal-worker-\S+ annotated metal\.ironcore\.dev/power-off: Server bmc-\d+-system-0 is off, its kubelet stopped, the Node NotReady after \d+s`))
+		Expect(out).To(gbytes.Say(`power cycle: annotation removed: Server bmc-\d+-system-0 is on, its kubelet heartbeats, Node shoot--local--metal-worker-\S+ Ready again after \d+s`))
 		happyPath, _, _ := strings.Cut(string(out.Contents()), "shoot is up")
 		for _, bad := range []string{"CrashLoopBackOff", "Failed", "Error"} {
 			Expect(happyPath).NotTo(ContainSubstring(bad), "the happy path shows no error phase or state")

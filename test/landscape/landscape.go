@@ -261,6 +261,9 @@ func (l *landscape) run(ctx context.Context) error {
 	if err := l.checkLoadBalancer(ctx); err != nil {
 		return err
 	}
+	if err := l.checkPowerCycle(ctx); err != nil {
+		return err
+	}
 	l.summary(ctx)
 	if l.opts.ShortPool > 0 {
 		if err := l.addShortPool(ctx); err != nil {

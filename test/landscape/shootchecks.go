@@ -312,3 +312,94 @@ func (l *landscape) deleteWorkloads(ctx context.Context) error {
 	l.step(fmt.Sprintf("shoot workloads deleted: LoadBalancer Services, pods, claim %s, %d PersistentVolumes", volumeUser, len(pvs.Items)))
 	return nil
 }
+
+// powerOffAnnotation on a Node makes the metal cloud-controller-manager power its ServerClaim off; without it the
+// claim is powered on again (cloud-provider-metal v0.3.0 constants.go AnnotationPowerOff).
+const powerOffAnnotation = "metal.ironcore.dev/power-off"
+
+// checkPowerCycle powers one Node's Server off and on again the way a shoot owner does, through the
+// cloud-controller-manager's power-off annotation: the Server powers off, its kubelet stops (no heartbeat, so the
+// shoot's kube-controller-manager marks the Node NotReady), and once the annotation is gone the Server powers on and
+// its kubelet makes the Node Ready again.
+func (l *landscape) checkPowerCycle(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+	defer cancel()
+	nodes := &corev1.NodeList{}
+	if err := l.shoot.List(ctx, nodes); err != nil {
+		return err
+	}
+	if len(nodes.Items) == 0 {
+		return errors.New("the shoot has no Node to power off")
+	}
+	slices.SortFunc(nodes.Items, func(a, b corev1.Node) int { return strings.Compare(a.Name, b.Name) })
+	node := &nodes.Items[0]
+	claimName := strings.TrimPrefix(node.Spec.ProviderID, "metal://"+metalNamespace+"/")
+	claim := &metalv1alpha1.ServerClaim{}
+	if err := l.metal.Client().Get(ctx, client.ObjectKey{Namespace: metalNamespace, Name: claimName}, claim); err != nil {
+		return err
+	}
+	if claim.Spec.ServerRef == nil {
+		return fmt.Errorf("ServerClaim %s names no Server", claimName)
+	}
+	server := claim.Spec.ServerRef.Name
+	started := time.Now()
+	if err := l.annotatePowerOff(ctx, node.Name, true); err != nil {
+		return err
+	}
+	if err := l.waitPower(ctx, node.Name, server, metalv1alpha1.ServerOffPowerState, corev1.ConditionUnknown); err != nil {
+		return err
+	}
+	l.step(fmt.Sprintf("power cycle: Node %s annotated %s: Server %s is off, its kubelet stopped, the Node NotReady after %.0fs",
+		node.Name, powerOffAnnotation, server, time.Since(started).Seconds()))
+	started = time.Now()
+	if err := l.annotatePowerOff(ctx, node.Name, false); err != nil {
+		return err
+	}
+	if err := l.waitPower(ctx, node.Name, server, metalv1alpha1.ServerOnPowerState, corev1.ConditionTrue); err != nil {
+		return err
+	}
+	l.step(fmt.Sprintf("power cycle: annotation removed: Server %s is on, its kubelet heartbeats, Node %s Ready again after %.0fs", server, node.Name, time.Since(started).Seconds()))
+	return nil
+}
+
+func (l *landscape) annotatePowerOff(ctx context.Context, name string, off bool) error {
+	node := &corev1.Node{}
+	if err := l.shoot.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(node.DeepCopy())
+	if off {
+		metav1.SetMetaDataAnnotation(&node.ObjectMeta, powerOffAnnotation, "true")
+	} else {
+		delete(node.Annotations, powerOffAnnotation)
+	}
+	return l.shoot.Patch(ctx, node, patch)
+}
+
+// waitPower waits until the Server has the power state, its kubelet runs exactly while it is on, and the Node's
+// Ready condition has the status.
+func (l *landscape) waitPower(ctx context.Context, nodeName, serverName string, power metalv1alpha1.ServerPowerState, ready corev1.ConditionStatus) error {
+	for {
+		server := &metalv1alpha1.Server{}
+		node := &corev1.Node{}
+		err := errors.Join(l.metal.Client().Get(ctx, client.ObjectKey{Name: serverName}, server), l.shoot.Get(ctx, client.ObjectKey{Name: nodeName}, node))
+		if err == nil {
+			_, running := l.nodes.nodes()[serverName]
+			status := corev1.ConditionUnknown
+			for _, c := range node.Status.Conditions {
+				if c.Type == corev1.NodeReady {
+					status = c.Status
+				}
+			}
+			if server.Status.PowerState == power && running == (power == metalv1alpha1.ServerOnPowerState) && status == ready {
+				return nil
+			}
+			err = fmt.Errorf("server %s is %s, kubelet running %t, Node %s Ready=%s", serverName, server.Status.PowerState, running, nodeName, status)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for Server %s %s and Node %s Ready=%s: %w", serverName, power, nodeName, ready, err)
+		case <-time.After(time.Second):
+		}
+	}
+}
