@@ -37,6 +37,12 @@ check:
 test:
 	@hack/test.sh
 
+# `make test-faults` runs the end-to-end test with more fault rounds: ROUNDS (default 3) from SEED (default: the
+# current time, printed for a replay with ROUNDS=1 SEED=<seed of the failed round>).
+.PHONY: test-faults
+test-faults:
+	@hack/test-faults.sh $(ROUNDS) $(SEED)
+
 .PHONY: bench
 bench:
 	@hack/bench.sh

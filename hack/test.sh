@@ -32,7 +32,7 @@ if [[ $# -eq 0 ]]; then
   set -- ./...
   all=true
 fi
-go test -timeout 40m "$@"
+go test -timeout 50m "$@"
 # The process kubelet is a Go module of its own (virtual-kubelet needs k8s.io v0.37); its suite needs root.
 if [[ $all == true ]]; then
   (cd test/landscape/processkubelet && go test -timeout 20m ./...)

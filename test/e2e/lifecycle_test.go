@@ -1,9 +1,11 @@
 package e2e_test
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,9 +17,12 @@ import (
 )
 
 var _ = Describe("The local landscape", func() {
-	// One run covers the happy path and a pool larger than its zone's free Servers, added once the shoot is up:
-	// a second landscape run would double the CI time.
-	It("brings the example shoot's machines up without an error phase, reports a short pool where it belongs and deletes the shoot without leftovers", func(ctx SpecContext) {
+	rounds, seed, roundsErr := faultRounds()
+	// One run covers the happy path, a pool larger than its zone's free Servers, added once the shoot is up, and
+	// the fault rounds (LANDSCAPE_FAULT_ROUNDS, default 1, with LANDSCAPE_FAULT_SEED): a second landscape run
+	// would double the CI time.
+	It("brings the example shoot's machines up without an error phase, reports a short pool where it belongs, converges through every scenario and fault and deletes the shoot without leftovers", func(ctx SpecContext) {
+		Expect(roundsErr).NotTo(HaveOccurred())
 		out := gbytes.NewBuffer()
 		err := landscape.Run(ctx, landscape.Options{
 			Root:            filepath.Join("..", ".."),
@@ -26,6 +31,7 @@ var _ = Describe("The local landscape", func() {
 			MachinesPerZone: 2,
 			ShortPool:       2,
 			Timeout:         3 * time.Minute,
+			Faults:          landscape.FaultOptions{Rounds: rounds, Seed: seed},
 			Out:             io.MultiWriter(out, GinkgoWriter),
 		})
 		Expect(err).NotTo(HaveOccurred())
@@ -90,12 +96,52 @@ var _ = Describe("The local landscape", func() {
 		Expect(out).To(gbytes.Say(`the short pool is reported, the other pool runs`))
 		Expect(out).To(gbytes.Say(`short pool machines: CrashLoopBackOff ResourceExhausted: .*no free Server in zone zone-a matches selector landscape\.local/pool=short,metal\.ironcore\.dev/machine-type=m1\.large,topology\.kubernetes\.io/region=region-1,topology\.kubernetes\.io/zone=zone-a`))
 		Expect(out).To(gbytes.Say(`infrastructure status: pool short zone zone-a: 0 of 2 available`))
-		Expect(out).To(gbytes.Say(`shoot workloads deleted: LoadBalancer Services, pods, claim local-volume-user, 4 PersistentVolumes`))
+
+		By("the fault rounds: every scenario step converges with its faults, no invariant is violated")
+		for round := range rounds {
+			Expect(out).To(gbytes.Say(fmt.Sprintf(`fault round %d of %d \(seed %d\)`, round+1, rounds, seed+int64(round))))
+			Expect(out).To(gbytes.Say(`step scale-up converged after .*, 0 violations`))
+			Expect(out).To(gbytes.Say(`step compete converged after .*, 0 violations; B's Infrastructure: pool worker zone zone-[ab]: 0 of 1 available`))
+			Expect(out).To(gbytes.Say(`step scale-down converged after .*, 0 violations`))
+			Expect(out).To(gbytes.Say(`step beyond converged after .*, 0 violations`))
+			Expect(out).To(gbytes.Say(`B: roll in progress: machine shoot--local--other-worker-z[12]-\S+ of the new class`))
+			Expect(out).To(gbytes.Say(`step delete-while-rolling converged after .*, 0 violations; B left nothing`))
+			Expect(out).To(gbytes.Say(`step hibernate converged after .*, 0 violations`))
+			Expect(out).To(gbytes.Say(`step wake-up converged after .*, 0 violations; ServerClaim \S+ on Server bmc-\d+-system-0 never became a Node: replaced`))
+			Expect(out).To(gbytes.Say(`step roll converged after .*, 0 violations; 4 old Servers released`))
+			Expect(out).To(gbytes.Say(`bad config: the Worker reports the field path extraServerLabels\[topology\.kubernetes\.io/zone\]; nothing created or changed`))
+			Expect(out).To(gbytes.Say(`bad config: the ControlPlane reports the field path nodeNamePolicy; nothing created or changed`))
+			Expect(out).To(gbytes.Say(`bad config: the Infrastructure reports the field path networks\[0\]\.cidr; nothing created or changed`))
+			Expect(out).To(gbytes.Say(`step bad-configs converged after .*, 0 violations`))
+		}
+		Expect(out).To(gbytes.Say(fmt.Sprintf(`fault table: %d faults; invariants checked \d+ times .*, 0 violations`, 9*rounds)))
+		Expect(string(out.Contents())).NotTo(ContainSubstring("INVARIANT VIOLATED"))
+		Expect(out).To(gbytes.Say(`shoot workloads deleted: LoadBalancer Services, pods, claim local-volume-user, \d+ PersistentVolumes`))
 		Expect(out).To(gbytes.Say(`shoot deleted`))
 		Expect(out).To(gbytes.Say(`nothing left: no machines, ServerClaims, Secrets, IP claims, Nodes, LoadBalancer Services, volumes or DNS records; all 6 Servers Available`))
 		Expect(out).To(gbytes.Say(`backups: BackupEntry and BackupBucket deleted; no object left, bucket gone`))
-	}, NodeTimeout(15*time.Minute))
+	}, NodeTimeout(time.Duration(20+20*rounds)*time.Minute))
 })
+
+// faultRounds reads LANDSCAPE_FAULT_ROUNDS (default 1) and LANDSCAPE_FAULT_SEED (default 1).
+func faultRounds() (int, int64, error) {
+	rounds, seed := 1, int64(1)
+	if v := os.Getenv("LANDSCAPE_FAULT_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, 0, fmt.Errorf("LANDSCAPE_FAULT_ROUNDS: %w", err)
+		}
+		rounds = n
+	}
+	if v := os.Getenv("LANDSCAPE_FAULT_SEED"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("LANDSCAPE_FAULT_SEED: %w", err)
+		}
+		seed = n
+	}
+	return rounds, seed, nil
+}
 
 // stateDir is LANDSCAPE_STATE_DIR when set (the logs stay for inspection), else a folder removed after the test.
 func stateDir() string {

@@ -31,7 +31,7 @@ const (
 	// backupBucketName is the seed's BackupBucket; Gardener names it after the seed's UID.
 	backupBucketName = "landscape-seed-0b6a4c1e"
 	// backupEntryName is the example shoot's BackupEntry: <technical ID>--<shoot UID>, as gardenlet names it.
-	backupEntryName   = seedNamespace + "--5b3f0c0e-7a51-4d1e-9d0a-6c1f7e2a9b11"
+	backupEntryName   = seedNamespace + "--" + shootUID
 	backupSecretName  = "backup-metal"
 	backupSecretSpace = "garden"
 )

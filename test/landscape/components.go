@@ -40,7 +40,7 @@ func (l *landscape) startDNS(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.procs = append(l.procs, b.process)
+	l.addProc(b.process)
 	l.bind = b
 	l.vars["DNS_SERVER"] = b.addr
 	l.vars["DNS_ZONE"] = dnsZone
@@ -79,7 +79,7 @@ func (l *landscape) startExtension(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.procs = append(l.procs, p)
+	l.addProc(p)
 	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", healthPort), p); err != nil {
 		return err
 	}

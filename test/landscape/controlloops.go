@@ -84,7 +84,7 @@ func (l *landscape) startControlLoops(ctx context.Context, c *cluster, kcmArgs .
 	if err != nil {
 		return err
 	}
-	l.procs = append(l.procs, kcm)
+	l.addProc(kcm)
 	schedulerPort, err := freePort()
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ func (l *landscape) startControlLoops(ctx context.Context, c *cluster, kcmArgs .
 	if err != nil {
 		return err
 	}
-	l.procs = append(l.procs, scheduler)
+	l.addProc(scheduler)
 	for p, port := range map[*process]int{kcm: kcmPort, scheduler: schedulerPort} {
 		if err := waitHTTP(ctx, fmt.Sprintf("https://127.0.0.1:%d/healthz", port), p); err != nil {
 			return err

@@ -122,9 +122,9 @@ func (l *landscape) bootstrapSeed(ctx context.Context) error {
 // extension's charts mount), the shoot's gardener-resource-manager (it applies the shoot ManagedResources and fills
 // the shoot access secrets with tokens of the shoot), and machine-controller-manager, whose Deployment our
 // controlplane webhook extends with the metal driver sidecar.
-func (l *landscape) deployShootControlPlane(ctx context.Context) error {
+func (l *landscape) deployShootControlPlane(ctx context.Context, t *shootEnv) error {
 	sm, err := secretsmanager.New(ctx, logf.Log.WithName("secrets-manager-shoot"), clock.RealClock{}, l.seed, gardenletIdentity,
-		secretsmanager.WithNamespaces(seedNamespace))
+		secretsmanager.WithNamespaces(t.seedNamespace))
 	if err != nil {
 		return err
 	}
@@ -136,14 +136,14 @@ func (l *landscape) deployShootControlPlane(ctx context.Context) error {
 	// Service and trusts the cluster CA; the landscape's shoot API server is envtest's on loopback with envtest's CA.
 	genericKubeconfig, err := sm.Generate(ctx, &secretsutils.KubeconfigSecretConfig{
 		Name:        v1beta1constants.SecretNameGenericTokenKubeconfig,
-		ContextName: seedNamespace,
-		Cluster:     clientcmdv1.Cluster{Server: l.shootCluster.config.Host, CertificateAuthorityData: l.shootCluster.config.CAData},
+		ContextName: t.seedNamespace,
+		Cluster:     clientcmdv1.Cluster{Server: t.cluster.config.Host, CertificateAuthorityData: t.cluster.config.CAData},
 		AuthInfo:    clientcmdv1.AuthInfo{TokenFile: gardenerutils.PathShootToken},
 	}, secretsmanager.Rotate(secretsmanager.KeepOld))
 	if err != nil {
 		return err
 	}
-	cluster := &extensionsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: seedNamespace}}
+	cluster := &extensionsv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: t.seedNamespace}}
 	patch := client.MergeFrom(cluster.DeepCopy())
 	metav1.SetMetaDataAnnotation(&cluster.ObjectMeta, v1beta1constants.AnnotationKeyGenericTokenKubeconfigSecretName, genericKubeconfig.Name)
 	if err := l.seed.Patch(ctx, cluster, patch); err != nil {
@@ -151,8 +151,8 @@ func (l *landscape) deployShootControlPlane(ctx context.Context) error {
 	}
 
 	// gardenlet's shoot kubeconfig secret, which the extension's Worker health check (every node ready) reads.
-	gardener := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: seedNamespace, Name: v1beta1constants.SecretNameGardener}}
-	kubeconfig, err := os.ReadFile(l.path("shoot.kubeconfig"))
+	gardener := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: t.seedNamespace, Name: v1beta1constants.SecretNameGardener}}
+	kubeconfig, err := os.ReadFile(l.path(t.cluster.name + ".kubeconfig"))
 	if err != nil {
 		return err
 	}
@@ -163,22 +163,24 @@ func (l *landscape) deployShootControlPlane(ctx context.Context) error {
 		return err
 	}
 
-	if err := l.deployShootResourceManager(ctx, sm); err != nil {
+	if err := l.deployShootResourceManager(ctx, sm, t); err != nil {
 		return err
 	}
-	if err := l.deployShootControllers(ctx, sm); err != nil {
-		return err
+	if t.controllers {
+		if err := l.deployShootControllers(ctx, sm); err != nil {
+			return err
+		}
 	}
 
 	image, err := gardenerimagevector.Containers().FindImage(gardenerimagevector.ContainerImageNameMachineControllerManager)
 	if err != nil {
 		return err
 	}
-	mcm := machinecontrollermanager.New(l.seed, seedNamespace, sm, machinecontrollermanager.Values{Image: image.String(), Replicas: 1})
-	if err := l.deploy(ctx, "machine-controller-manager", mcm); err != nil {
+	mcm := machinecontrollermanager.New(l.seed, t.seedNamespace, sm, machinecontrollermanager.Values{Image: image.String(), Replicas: 1})
+	if err := l.deploy(ctx, t.name("machine-controller-manager"), mcm); err != nil {
 		return err
 	}
-	return l.waitComponent(ctx, "machine-controller-manager", mcm)
+	return l.waitComponent(ctx, t.name("machine-controller-manager"), mcm)
 }
 
 // deployShootResourceManager follows shared.DeployGardenerResourceManager: the first deployment runs with a bootstrap
@@ -186,14 +188,14 @@ func (l *landscape) deployShootControlPlane(ctx context.Context) error {
 // gardenlet's bootstrap kubeconfig holds a client certificate of the cluster CA, which the shoot's kube-apiserver
 // trusts; the landscape's shoot API server trusts envtest's CA, so the bootstrap kubeconfig is an envtest user
 // with the same group (system:masters), in a Secret the landscape writes.
-func (l *landscape) deployShootResourceManager(ctx context.Context, sm secretsmanager.Interface) error {
+func (l *landscape) deployShootResourceManager(ctx context.Context, sm secretsmanager.Interface, t *shootEnv) error {
 	image, err := resourceManagerImage()
 	if err != nil {
 		return err
 	}
 	// The values of botanist.DefaultResourceManager (pkg/gardenlet/operation/botanist/resource_manager.go) for a shoot
 	// with workers and managed infrastructure, with the defaults of shared.NewTargetGardenerResourceManager.
-	grm := resourcemanager.New(l.seed, seedNamespace, sm, resourcemanager.Values{
+	grm := resourcemanager.New(l.seed, t.seedNamespace, sm, resourcemanager.Values{
 		AlwaysUpdate:                         ptr.To(true),
 		ConcurrentSyncs:                      ptr.To(20),
 		HealthSyncPeriod:                     &metav1.Duration{Duration: time.Minute},
@@ -201,12 +203,12 @@ func (l *landscape) deployShootResourceManager(ctx context.Context, sm secretsma
 		MaxConcurrentHealthWorkers:           ptr.To(10),
 		MaxConcurrentTokenRequestorWorkers:   ptr.To(5),
 		ResponsibilityMode:                   resourcemanager.ForShootOrVirtualGarden,
-		WatchedNamespace:                     ptr.To(seedNamespace),
+		WatchedNamespace:                     ptr.To(t.seedNamespace),
 		SystemComponentsConfigWebhookEnabled: true,
 		Image:                                image,
 		ClusterIdentity:                      ptr.To("landscape"),
 		HighAvailabilityConfigWebhookEnabled: true,
-		KubernetesServiceHost:                ptr.To(l.shootCluster.host()),
+		KubernetesServiceHost:                ptr.To(t.cluster.host()),
 		LogLevel:                             "info",
 		LogFormat:                            "json",
 		NodeAgentAuthorizerEnabled:           true,
@@ -215,33 +217,33 @@ func (l *landscape) deployShootResourceManager(ctx context.Context, sm secretsma
 		SecretNameServerCA:                   v1beta1constants.SecretNameCACluster,
 		TargetNamespaces:                     []string{metav1.NamespaceSystem, v1beta1constants.KubernetesDashboardNamespace, corev1.NamespaceNodeLease},
 		VPAInPlaceUpdatesEnabled:             true,
-		MachineNamespace:                     ptr.To(seedNamespace),
+		MachineNamespace:                     ptr.To(t.seedNamespace),
 		Replicas:                             ptr.To[int32](1),
 	})
-	bootstrap, err := l.shootBootstrapKubeconfig(ctx)
+	bootstrap, err := l.shootBootstrapKubeconfig(ctx, t)
 	if err != nil {
 		return err
 	}
 	grm.SetSecrets(resourcemanager.Secrets{BootstrapKubeconfig: &component.Secret{Name: bootstrap}})
-	if err := l.deploy(ctx, "the shoot's gardener-resource-manager (bootstrap)", grm); err != nil {
+	if err := l.deploy(ctx, t.name("the shoot's gardener-resource-manager (bootstrap)"), grm); err != nil {
 		return err
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
-	if err := l.waitResourceManagerBootstrapped(waitCtx); err != nil {
+	if err := l.waitResourceManagerBootstrapped(waitCtx, t.seedNamespace); err != nil {
 		return fmt.Errorf("waiting for the shoot's gardener-resource-manager to bootstrap its access: %w", err)
 	}
 	grm.SetSecrets(resourcemanager.Secrets{})
-	if err := l.deploy(ctx, "the shoot's gardener-resource-manager", grm); err != nil {
+	if err := l.deploy(ctx, t.name("the shoot's gardener-resource-manager"), grm); err != nil {
 		return err
 	}
-	return l.waitComponent(ctx, "the shoot's gardener-resource-manager", grm)
+	return l.waitComponent(ctx, t.name("the shoot's gardener-resource-manager"), grm)
 }
 
 // waitResourceManagerBootstrapped waits as shared.WaitUntilGardenerResourceManagerBootstrapped does: the shoot access
 // secret of the resource manager holds a token that is not due for renewal, and its ManagedResource is healthy.
-func (l *landscape) waitResourceManagerBootstrapped(ctx context.Context) error {
-	secret := gardenerutils.NewShootAccessSecret(resourcemanager.SecretNameShootAccess, seedNamespace).Secret
+func (l *landscape) waitResourceManagerBootstrapped(ctx context.Context, namespace string) error {
+	secret := gardenerutils.NewShootAccessSecret(resourcemanager.SecretNameShootAccess, namespace).Secret
 	for {
 		err := l.seed.Get(ctx, client.ObjectKeyFromObject(secret), secret)
 		if client.IgnoreNotFound(err) != nil {
@@ -253,7 +255,7 @@ func (l *landscape) waitResourceManagerBootstrapped(ctx context.Context) error {
 				return fmt.Errorf("parsing the renew timestamp of secret %s: %w", secret.Name, err)
 			}
 			if time.Now().Before(renewTime) {
-				return managedresources.WaitUntilHealthy(ctx, l.seed, seedNamespace, resourcemanager.ManagedResourceName)
+				return managedresources.WaitUntilHealthy(ctx, l.seed, namespace, resourcemanager.ManagedResourceName)
 			}
 		}
 		select {
@@ -276,8 +278,8 @@ func resourceManagerImage() (string, error) {
 }
 
 // shootBootstrapKubeconfig writes the bootstrap kubeconfig Secret of the shoot's gardener-resource-manager.
-func (l *landscape) shootBootstrapKubeconfig(ctx context.Context) (string, error) {
-	user, err := l.shootCluster.env.AddUser(envtest.User{Name: "gardener.cloud:system:gardener-resource-manager", Groups: []string{"system:masters"}}, nil)
+func (l *landscape) shootBootstrapKubeconfig(ctx context.Context, t *shootEnv) (string, error) {
+	user, err := t.cluster.env.AddUser(envtest.User{Name: "gardener.cloud:system:gardener-resource-manager", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -285,7 +287,7 @@ func (l *landscape) shootBootstrapKubeconfig(ctx context.Context) (string, error
 	if err != nil {
 		return "", err
 	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: seedNamespace, Name: "landscape-" + resourcemanager.SecretNameShootAccess + "-bootstrap"}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: t.seedNamespace, Name: "landscape-" + resourcemanager.SecretNameShootAccess + "-bootstrap"}}
 	if _, err := controllerutil.CreateOrPatch(ctx, l.seed, secret, func() error {
 		secret.Data = map[string][]byte{secretsutils.DataKeyKubeconfig: data}
 		return nil

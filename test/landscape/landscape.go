@@ -12,7 +12,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,6 +41,9 @@ import (
 const (
 	seedNamespace  = "shoot--local--metal"
 	metalNamespace = "shoot-local-metal"
+	// shootName and shootUID are the example shoot's name and UID in the garden.
+	shootName = "metal"
+	shootUID  = "5b3f0c0e-7a51-4d1e-9d0a-6c1f7e2a9b11"
 	region         = "region-1"
 	machineType    = "m1.large"
 	// machineTypeLabel is the Server label the example CloudProfile maps the machine type to.
@@ -83,6 +88,9 @@ type Options struct {
 	// Server label no Server carries, and waits until its machines report ResourceExhausted while the other pool
 	// keeps running and the Infrastructure reports the shortage.
 	ShortPool int
+	// Faults, when Faults.Rounds is positive, runs that many rounds of the lifecycle scenarios with faults once the
+	// shoot is up and the short pool was reported (faults.go, scenarios.go), then deletes the shoot as without.
+	Faults FaultOptions
 	// Keep keeps the landscape running until ctx ends; otherwise the shoot is deleted again once its machines run
 	// and the run checks that nothing is left behind.
 	Keep bool
@@ -104,10 +112,19 @@ type landscape struct {
 	backups                   *backups
 	started                   time.Time
 	procs                     []*process
+	procsMu                   sync.Mutex
+	// apiServerRestarts counts the kube-apiservers restarted by faults, for their log files.
+	apiServerRestarts int
+	// reconcileRequested is when the fault round last asked for a reconcile (reconcileWith).
+	reconcileRequested time.Time
 	// nodes are the kubelets of the shoot's booted Servers.
 	nodes *shootNodes
 	// segment is the Servers' layer-2 network (nil without root).
 	segment *lan.Segment
+	// other is the second shoot of the fault rounds while it exists, otherCluster its API server (for the whole run).
+	other        *shootEnv
+	shootsMu     sync.Mutex
+	otherCluster *cluster
 }
 
 // Run starts the landscape, brings the example shoot's machines up and, unless Keep is set, deletes the shoot and
@@ -134,6 +151,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return err
 	}
+	// The progress also goes to <state>/progress.log, to follow a run whose output is buffered (go test).
+	if progress, err := os.Create(filepath.Join(opts.StateDir, "progress.log")); err == nil {
+		defer func() { _ = progress.Close() }()
+		opts.Out = io.MultiWriter(opts.Out, progress)
+	}
 	l := &landscape{opts: opts, started: time.Now()}
 	// The clusters and clients of the landscape log through controller-runtime; their logs go to a file.
 	logf.SetLogger(zap.New(zap.WriteTo(l.logFile("landscape"))))
@@ -154,6 +176,16 @@ func (l *landscape) run(ctx context.Context) error {
 	}
 	defer stopShoot()
 	l.seedCluster, l.shootCluster = seed, shoot
+	if l.opts.Faults.Rounds > 0 {
+		// The second shoot of the fault rounds (secondshoot.go) gets its API server now: the seed node's pods reach
+		// the landscape's API servers through the ports its kubelet forwards from the start.
+		other, stopOther, err := l.startCluster("shoot-"+otherShootName, nil)
+		if err != nil {
+			return err
+		}
+		defer stopOther()
+		l.otherCluster = other
+	}
 	if l.seed, err = newClient(seed.config); err != nil {
 		return err
 	}
@@ -243,7 +275,7 @@ func (l *landscape) run(ctx context.Context) error {
 			l.backups.stop()
 		}
 	}()
-	if err := l.deployShootControlPlane(ctx); err != nil {
+	if err := l.deployShootControlPlane(ctx, l.mainShoot()); err != nil {
 		return err
 	}
 	if err := l.waitShootReady(ctx); err != nil {
@@ -270,6 +302,12 @@ func (l *landscape) run(ctx context.Context) error {
 			return err
 		}
 		if err := l.waitShortPool(ctx); err != nil {
+			return err
+		}
+	}
+
+	if l.opts.Faults.Rounds > 0 {
+		if err := l.faultRounds(ctx); err != nil {
 			return err
 		}
 	}
@@ -374,6 +412,8 @@ func (l *landscape) prepareVariables(ctx context.Context) error {
 		"METAL_API_SERVER": l.metal.Config.Host,
 		"METAL_API_CA":     base64.StdEncoding.EncodeToString(l.metal.Config.CAData),
 		"MACHINES":         strconv.Itoa(l.opts.MachinesPerZone * len(zones)),
+		"SHOOT_NAME":       shootName,
+		"SHOOT_UID":        shootUID,
 	}
 	files, err := manifestFiles(filepath.Join(l.opts.Root, "example", "landscape", "metal"))
 	if err != nil {
@@ -413,9 +453,38 @@ func (l *landscape) step(msg string) {
 }
 
 func (l *landscape) stopProcesses() {
-	for i := len(l.procs) - 1; i >= 0; i-- {
-		l.procs[i].stop()
+	procs := l.processes()
+	for i := len(procs) - 1; i >= 0; i-- {
+		procs[i].stop()
 	}
+}
+
+// addProc adds a process the landscape watches (a process that exits fails the run) and stops at the end.
+func (l *landscape) addProc(p *process) {
+	l.procsMu.Lock()
+	defer l.procsMu.Unlock()
+	l.procs = append(l.procs, p)
+}
+
+// processes are the processes the landscape runs.
+func (l *landscape) processes() []*process {
+	l.procsMu.Lock()
+	defer l.procsMu.Unlock()
+	return slices.Clone(l.procs)
+}
+
+// takeProc removes the process that matches from the processes the landscape watches, before a fault or a restart
+// ends it, and returns it (nil when none matches).
+func (l *landscape) takeProc(match func(*process) bool) *process {
+	l.procsMu.Lock()
+	defer l.procsMu.Unlock()
+	i := slices.IndexFunc(l.procs, match)
+	if i < 0 {
+		return nil
+	}
+	p := l.procs[i]
+	l.procs = slices.Delete(l.procs, i, i+1)
+	return p
 }
 
 // newClient returns a client that knows the Gardener extension, machine, metal and IPAM types.

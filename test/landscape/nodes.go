@@ -80,7 +80,7 @@ func (l *landscape) startNode(ctx context.Context, c *cluster, n node) error {
 	if err != nil {
 		return err
 	}
-	l.procs = append(l.procs, p)
+	l.addProc(p)
 	return l.waitNodeReady(ctx, c, n.name, p)
 }
 
@@ -136,10 +136,14 @@ func podNetwork() string {
 	return "10.250"
 }
 
-// forwardedPorts are the loopback ports of the landscape that pods reach: the three API servers.
+// forwardedPorts are the loopback ports of the landscape that pods reach: the API servers.
 func (l *landscape) forwardedPorts() []string {
 	var ports []string
-	for _, host := range []string{l.seedCluster.config.Host, l.shootCluster.config.Host, l.metal.Config.Host} {
+	hosts := []string{l.seedCluster.config.Host, l.shootCluster.config.Host, l.metal.Config.Host}
+	if l.otherCluster != nil {
+		hosts = append(hosts, l.otherCluster.config.Host)
+	}
+	for _, host := range hosts {
 		if u, err := url.Parse(host); err == nil && u.Port() != "" {
 			ports = append(ports, u.Port())
 		}

@@ -24,12 +24,16 @@ type process struct {
 
 // startProcess starts binary with args in its own process group; its output goes to <stateDir>/<name>.log.
 func startProcess(stateDir, name, binary string, args ...string) (*process, error) {
+	return startCommand(stateDir, name, exec.Command(binary, args...))
+}
+
+// startCommand starts cmd like startProcess.
+func startCommand(stateDir, name string, cmd *exec.Cmd) (*process, error) {
 	logPath := filepath.Join(stateDir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -165,7 +165,7 @@ func (l *landscape) watch(ctx context.Context, goal string, done func(snapshot) 
 	defer cancel()
 	var last string
 	for {
-		for _, p := range l.procs {
+		for _, p := range l.processes() {
 			if err := p.running(); err != nil {
 				return err
 			}

@@ -316,7 +316,7 @@ func (l *landscape) restartMetalLB(ctx context.Context) error {
 		pod := &pods.Items[i]
 		switch pod.Labels["component"] {
 		case "controller":
-			if err := l.killContainer(pod, "controller"); err != nil {
+			if err := l.killPodContainer(l.path("shoot-pods"), pod, "controller"); err != nil {
 				return err
 			}
 		case "speaker":
@@ -346,9 +346,9 @@ func (l *landscape) restartMetalLB(ctx context.Context) error {
 	return nil
 }
 
-// killContainer SIGKILLs a shoot pod's container through the pid file its process kubelet keeps.
-func (l *landscape) killContainer(pod *corev1.Pod, container string) error {
-	data, err := os.ReadFile(l.path(filepath.Join("shoot-pods", pod.Namespace, pod.Name, container+".pid")))
+// killPodContainer SIGKILLs a pod's container through the pid file its process kubelet keeps in podsDir.
+func (l *landscape) killPodContainer(podsDir string, pod *corev1.Pod, container string) error {
+	data, err := os.ReadFile(filepath.Join(podsDir, pod.Namespace, pod.Name, container+".pid"))
 	if err != nil {
 		return fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
@@ -362,12 +362,11 @@ func (l *landscape) killContainer(pod *corev1.Pod, container string) error {
 // restartExtension stops the extension and starts it again, then has the ControlPlane reconciled, as gardenlet
 // does at the next shoot reconciliation, and waits for it to succeed.
 func (l *landscape) restartExtension(ctx context.Context) error {
-	i := slices.IndexFunc(l.procs, func(p *process) bool { return p.name == "extension" })
-	if i < 0 {
+	p := l.takeProc(func(p *process) bool { return p.name == "extension" })
+	if p == nil {
 		return errors.New("the extension is not running")
 	}
-	l.procs[i].stop()
-	l.procs = slices.Delete(l.procs, i, i+1)
+	p.stop()
 	if err := l.startExtension(ctx); err != nil {
 		return err
 	}

@@ -82,22 +82,47 @@ func (s *shootNodes) run(ctx context.Context) {
 }
 
 func (s *shootNodes) sync(ctx context.Context) error {
+	wanted := map[types.NamespacedName]bool{}
+	var errs []error
+	for _, t := range s.l.shootEnvs() {
+		if err := s.syncShoot(ctx, t, wanted); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		// A shoot whose claims could not be read keeps its kubelets.
+		return errors.Join(errs...)
+	}
+	s.mu.Lock()
+	running := maps.Clone(s.kubelet)
+	s.mu.Unlock()
+	for key := range running {
+		if !wanted[key] {
+			s.stop(key)
+		}
+	}
+	return nil
+}
+
+// syncShoot starts the kubelets of a shoot's booted Servers and marks them in wanted.
+func (s *shootNodes) syncShoot(ctx context.Context, t *shootEnv, wanted map[types.NamespacedName]bool) error {
 	claims := &metalv1alpha1.ServerClaimList{}
-	if err := s.l.metal.Client().List(ctx, claims, client.InNamespace(metalNamespace)); err != nil {
+	if err := s.l.metal.Client().List(ctx, claims, client.InNamespace(t.metalNamespace)); err != nil {
 		return fmt.Errorf("listing ServerClaims: %w", err)
 	}
-	wanted := map[types.NamespacedName]*metalv1alpha1.ServerClaim{}
 	for i := range claims.Items {
 		claim := &claims.Items[i]
+		key := client.ObjectKeyFromObject(claim)
 		server, err := s.poweredOnServer(ctx, claim)
 		if err != nil {
+			// Unknown: the kubelet keeps running until the Server can be read again.
+			wanted[key] = true
 			return err
 		}
 		if server == nil || claim.DeletionTimestamp != nil {
 			continue
 		}
-		key := client.ObjectKeyFromObject(claim)
-		wanted[key] = claim
+		wanted[key] = true
 		s.mu.Lock()
 		k := s.kubelet[key]
 		s.mu.Unlock()
@@ -107,19 +132,11 @@ func (s *shootNodes) sync(ctx context.Context) error {
 		if k != nil {
 			s.stop(key)
 		}
-		if s.neverNode != nil && s.neverNode(key, server.Name) {
+		if never := s.neverNodeHook(); never != nil && never(key, server.Name) {
 			continue
 		}
-		if err := s.start(ctx, claim, server); err != nil {
+		if err := s.start(ctx, t, claim, server); err != nil {
 			return fmt.Errorf("starting the kubelet of ServerClaim %s: %w", key, err)
-		}
-	}
-	s.mu.Lock()
-	running := maps.Clone(s.kubelet)
-	s.mu.Unlock()
-	for key := range running {
-		if wanted[key] == nil {
-			s.stop(key)
 		}
 	}
 	return nil
@@ -144,12 +161,12 @@ func (s *shootNodes) poweredOnServer(ctx context.Context, claim *metalv1alpha1.S
 }
 
 // start runs the kubelet of a booted Server.
-func (s *shootNodes) start(ctx context.Context, claim *metalv1alpha1.ServerClaim, server *metalv1alpha1.Server) error {
+func (s *shootNodes) start(ctx context.Context, t *shootEnv, claim *metalv1alpha1.ServerClaim, server *metalv1alpha1.Server) error {
 	name, err := s.hostname(ctx, claim)
 	if err != nil {
 		return err
 	}
-	pool, err := s.pool(ctx, claim)
+	pool, err := s.pool(ctx, t.seedNamespace, claim)
 	if err != nil {
 		return err
 	}
@@ -170,16 +187,16 @@ func (s *shootNodes) start(ctx context.Context, claim *metalv1alpha1.ServerClaim
 	for _, t := range pool.Taints {
 		taints = append(taints, fmt.Sprintf("%s=%s:%s", t.Key, t.Value, t.Effect))
 	}
-	p, err := s.l.startKubelet(s.l.shootCluster, node{
+	p, err := s.l.startKubelet(t.cluster, node{
 		name:       name,
 		labels:     gardenerutils.NodeLabelsForWorkerPool(core, false, ptr.Deref(pool.NodeAgentSecretName, ""), region),
 		taints:     taints,
 		systemUUID: server.Spec.SystemUUID,
 		hostNetns:  s.l.serverNetns(server.Name),
 		podRange:   podRange,
-		stateDir:   s.l.path("shoot-pods"),
+		stateDir:   t.podsDir,
 		// The kubelet of a shoot runs the shoot's Kubernetes version.
-		kubeletVersion: "v" + s.l.shootCluster.version.String(),
+		kubeletVersion: "v" + t.cluster.version.String(),
 	})
 	if err != nil {
 		s.release(podRange)
@@ -275,17 +292,17 @@ func decodeDataURL(source string) ([]byte, error) {
 
 // pool finds the Worker pool of a claim: the claim is named after its Machine, whose MachineDeployment carries the
 // pool's name (Gardener's worker actuator labels it worker.gardener.cloud/pool).
-func (s *shootNodes) pool(ctx context.Context, claim *metalv1alpha1.ServerClaim) (*extensionsv1alpha1.WorkerPool, error) {
+func (s *shootNodes) pool(ctx context.Context, namespace string, claim *metalv1alpha1.ServerClaim) (*extensionsv1alpha1.WorkerPool, error) {
 	machine := &machinev1alpha1.Machine{}
-	if err := s.l.seed.Get(ctx, client.ObjectKey{Namespace: seedNamespace, Name: claim.Name}, machine); err != nil {
+	if err := s.l.seed.Get(ctx, client.ObjectKey{Namespace: namespace, Name: claim.Name}, machine); err != nil {
 		return nil, fmt.Errorf("reading Machine %s: %w", claim.Name, err)
 	}
 	deployment := &machinev1alpha1.MachineDeployment{}
-	if err := s.l.seed.Get(ctx, client.ObjectKey{Namespace: seedNamespace, Name: machine.Labels["name"]}, deployment); err != nil {
+	if err := s.l.seed.Get(ctx, client.ObjectKey{Namespace: namespace, Name: machine.Labels["name"]}, deployment); err != nil {
 		return nil, fmt.Errorf("reading the MachineDeployment of Machine %s: %w", machine.Name, err)
 	}
 	worker := &extensionsv1alpha1.Worker{}
-	if err := s.l.seed.Get(ctx, client.ObjectKey{Namespace: seedNamespace, Name: "metal"}, worker); err != nil {
+	if err := s.l.seed.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "metal"}, worker); err != nil {
 		return nil, err
 	}
 	name := deployment.Labels[v1beta1constants.LabelWorkerPool]
@@ -295,6 +312,19 @@ func (s *shootNodes) pool(ctx context.Context, claim *metalv1alpha1.ServerClaim)
 		}
 	}
 	return nil, fmt.Errorf("MachineDeployment %s names pool %q, which Worker %s does not have", deployment.Name, name, worker.Name)
+}
+
+// setNeverNode sets the hook that keeps a booted Server from becoming a Node; nil removes it.
+func (s *shootNodes) setNeverNode(hook func(claim types.NamespacedName, server string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.neverNode = hook
+}
+
+func (s *shootNodes) neverNodeHook() func(claim types.NamespacedName, server string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.neverNode
 }
 
 // startKubelet starts a process kubelet for n in cluster c without waiting for its Node.

@@ -41,20 +41,29 @@ func (m *MetalAPI) startMocks(ctx context.Context, opts Options) ([]mockEndpoint
 		if err != nil {
 			return nil, err
 		}
-		name := bmcName(i)
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		mock, err := startProcess(m.ns, "redfish-mock "+name, filepath.Join(m.StateDir, name+".log"),
-			filepath.Join(opts.Assets, "redfish-mock"), []string{"-addr", addr}, nil)
+		endpoints[i] = mockEndpoint{port: port, uuid: fmt.Sprintf(mockUUIDFormat, i+1)}
+		mock, err := m.startMock(ctx, redfish, i, endpoints[i], bmcName(i)+".log")
 		if err != nil {
 			return nil, err
 		}
 		m.mocks = append(m.mocks, mock)
-		endpoints[i] = mockEndpoint{port: port, uuid: fmt.Sprintf(mockUUIDFormat, i+1)}
-		if err := redfish.setSystemUUID(ctx, mock, "http://"+addr, endpoints[i].uuid); err != nil {
-			return nil, fmt.Errorf("mock BMC %s: %w", name, err)
-		}
 	}
 	return endpoints, nil
+}
+
+// startMock starts the i-th mock BMC at its endpoint and gives it the endpoint's system UUID.
+func (m *MetalAPI) startMock(ctx context.Context, redfish *redfishClient, i int, endpoint mockEndpoint, logName string) (*process, error) {
+	name := bmcName(i)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(endpoint.port))
+	mock, err := startProcess(m.ns, "redfish-mock "+name, filepath.Join(m.StateDir, logName),
+		filepath.Join(m.opts.Assets, "redfish-mock"), []string{"-addr", addr}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := redfish.setSystemUUID(ctx, mock, "http://"+addr, endpoint.uuid); err != nil {
+		return nil, fmt.Errorf("mock BMC %s: %w", name, err)
+	}
+	return mock, nil
 }
 
 // registerBMCs creates a BMCSecret and a BMC per mock. The first create also proves that the kube-apiserver

@@ -120,6 +120,13 @@ type MetalAPI struct {
 	bridges  []*bridge
 	operator *process
 	mocks    []*process
+	// opts and endpoints are kept for the restarts of faults.go.
+	opts      Options
+	endpoints []mockEndpoint
+	// operatorStarts counts metal-operator's starts; each restart logs to a file of its own.
+	operatorStarts int
+	// mockStarts counts the restarts of mock BMCs, for their log files.
+	mockStarts int
 
 	stopOnce sync.Once
 	stopErr  error
@@ -132,7 +139,7 @@ func Start(ctx context.Context, opts Options) (*MetalAPI, error) {
 	if err := opts.complete(); err != nil {
 		return nil, err
 	}
-	m := &MetalAPI{StateDir: opts.StateDir, log: opts.Log}
+	m := &MetalAPI{StateDir: opts.StateDir, log: opts.Log, opts: opts}
 	if err := m.start(ctx, opts); err != nil {
 		if stopErr := m.Stop(); stopErr != nil {
 			return nil, errors.Join(err, fmt.Errorf("stopping after the failed start: %w", stopErr))
@@ -238,6 +245,7 @@ func (m *MetalAPI) start(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	m.endpoints = endpoints
 
 	m.step("starting metal-operator")
 	if err := m.startOperator(ctx, opts); err != nil {

@@ -182,6 +182,26 @@ var _ = Describe("the metal API of the landscape", Ordered, func() {
 		record("claimed Server powered On (after creation)", time.Since(start))
 	}, SpecTimeout(3*time.Minute))
 
+	It("keeps the claim bound and the Server on when metal-operator and the Server's BMC are SIGKILLed and restarted", func(ctx SpecContext) {
+		start := time.Now()
+		Expect(api.KillOperator(ctx)).To(Succeed())
+		Expect(api.KillBMC(ctx, 0)).To(Succeed())
+		record("metal-operator and BMC killed and restarted", time.Since(start))
+
+		claim := &metalv1alpha1.ServerClaim{ObjectMeta: metav1.ObjectMeta{Name: claimName, Namespace: namespace}}
+		server := &metalv1alpha1.Server{}
+		Eventually(ctx, func(g Gomega) {
+			g.Expect(metalC.Get(ctx, client.ObjectKeyFromObject(claim), claim)).To(Succeed())
+			g.Expect(claim.Status.Phase).To(Equal(metalv1alpha1.PhaseBound))
+			g.Expect(claim.Spec.ServerRef).NotTo(BeNil())
+			g.Expect(claim.Spec.ServerRef.Name).To(Equal("bmc-0-system-0"))
+			g.Expect(metalC.Get(ctx, client.ObjectKey{Name: "bmc-0-system-0"}, server)).To(Succeed())
+			g.Expect(server.Status.State).To(Equal(metalv1alpha1.ServerStateReserved))
+			g.Expect(server.Status.PowerState).To(Equal(metalv1alpha1.ServerOnPowerState))
+		}).WithPolling(200 * time.Millisecond).WithTimeout(time.Minute).Should(Succeed())
+		// The restarted metal-operator still reconciles: the next spec releases the Server through it.
+	}, SpecTimeout(3*time.Minute))
+
 	It("releases the Server when the claim is deleted", func(ctx SpecContext) {
 		claim := &metalv1alpha1.ServerClaim{ObjectMeta: metav1.ObjectMeta{Name: claimName, Namespace: namespace}}
 		start := time.Now()

@@ -57,7 +57,12 @@ func (m *MetalAPI) startOperator(ctx context.Context, opts Options) error {
 	}
 	// KUBECONFIG would be consulted if the flag were ignored; pointing it at the same file rules out the caller's.
 	env := []string{"KUBECONFIG=" + kubeconfig}
-	m.operator, err = startProcess(m.ns, "metal-operator", filepath.Join(m.StateDir, "metal-operator.log"),
+	logName := "metal-operator.log"
+	if m.operatorStarts > 0 {
+		logName = fmt.Sprintf("metal-operator.restart-%d.log", m.operatorStarts)
+	}
+	m.operatorStarts++
+	m.operator, err = startProcess(m.ns, "metal-operator", filepath.Join(m.StateDir, logName),
 		filepath.Join(opts.Assets, "metal-operator"), args, env)
 	if err != nil {
 		return err

@@ -1,0 +1,257 @@
+package landscape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
+	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
+	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
+)
+
+// invariantCounts are the checks made and what they looked at.
+type invariantCounts struct {
+	checks, claims, servers, machines, violations int
+}
+
+func (c invariantCounts) minus(o invariantCounts) invariantCounts {
+	return invariantCounts{c.checks - o.checks, c.claims - o.claims, c.servers - o.servers, c.machines - o.machines, c.violations - o.violations}
+}
+
+// invariants checks continuously, while the fault rounds run, what must hold at every moment on bare metal:
+//   - no Server is the target of two live ServerClaims (a Server bound twice);
+//   - no Machine has two live ServerClaims (claims of one shoot are named after their Machine, so this looks at
+//     the shoot label and the name across all namespaces);
+//   - while a roll runs (rollBounds set), no MachineDeployment of the example shoot has more live machines than its
+//     replicas plus maxSurge, nor fewer that did not fail than its replicas minus maxUnavailable.
+//
+// settled checks the rest once a step has converged: no ServerClaim, ignition Secret, IPAddressClaim or Node
+// without its owner.
+type invariants struct {
+	l *landscape
+
+	mu         sync.Mutex
+	count      invariantCounts
+	violations []string
+	// rollBounds, when set, are the MachineDeployments of the example shoot whose surge and unavailability the
+	// checks hold to.
+	rollBounds bool
+}
+
+func newInvariants(l *landscape) *invariants { return &invariants{l: l} }
+
+func (inv *invariants) run(ctx context.Context) {
+	for {
+		inv.check(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (inv *invariants) counts() invariantCounts {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return inv.count
+}
+
+func (inv *invariants) err() error {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if len(inv.violations) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, v := range inv.violations {
+		errs = append(errs, errors.New(v))
+	}
+	return fmt.Errorf("invariants violated: %w", errors.Join(errs...))
+}
+
+func (inv *invariants) setRollBounds(on bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.rollBounds = on
+}
+
+func (inv *invariants) violate(msg string) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.count.violations++
+	// The same violation seen again in the next check is one violation.
+	for _, v := range inv.violations {
+		if v == msg {
+			return
+		}
+	}
+	inv.violations = append(inv.violations, msg)
+	inv.l.step("INVARIANT VIOLATED: " + msg)
+}
+
+// check makes one pass. The metal API or the seed may be down (a fault); a pass that cannot read is skipped.
+func (inv *invariants) check(ctx context.Context) {
+	claims := &metalv1alpha1.ServerClaimList{}
+	if err := inv.l.metal.Client().List(ctx, claims); err != nil {
+		return
+	}
+	servers := &metalv1alpha1.ServerList{}
+	if err := inv.l.metal.Client().List(ctx, servers); err != nil {
+		return
+	}
+	machines := &machinev1alpha1.MachineList{}
+	if err := inv.l.seed.List(ctx, machines); err != nil {
+		return
+	}
+	byServer := map[string][]string{}
+	byMachine := map[string][]string{}
+	for _, c := range claims.Items {
+		if c.DeletionTimestamp != nil {
+			continue
+		}
+		name := c.Namespace + "/" + c.Name
+		if c.Spec.ServerRef != nil {
+			byServer[c.Spec.ServerRef.Name] = append(byServer[c.Spec.ServerRef.Name], name)
+		}
+		key := c.Labels[metal.ShootLabel] + "/" + c.Name
+		byMachine[key] = append(byMachine[key], name)
+	}
+	for server, names := range byServer {
+		if len(names) > 1 {
+			inv.violate(fmt.Sprintf("Server %s is the target of %d live ServerClaims: %v", server, len(names), names))
+		}
+	}
+	for machine, names := range byMachine {
+		if len(names) > 1 {
+			inv.violate(fmt.Sprintf("Machine %s has %d live ServerClaims: %v", machine, len(names), names))
+		}
+	}
+	inv.mu.Lock()
+	roll := inv.rollBounds
+	inv.count.checks++
+	inv.count.claims += len(claims.Items)
+	inv.count.servers += len(servers.Items)
+	inv.count.machines += len(machines.Items)
+	inv.mu.Unlock()
+	if roll {
+		inv.checkRollBounds(ctx, machines)
+	}
+}
+
+// checkRollBounds holds each MachineDeployment of the example shoot to its rolling update strategy. A machine that
+// failed (or whose Node a fault made unready) is not counted against maxUnavailable: machine-controller-manager
+// keeps to the bound with what it deletes, not with what breaks.
+func (inv *invariants) checkRollBounds(ctx context.Context, machines *machinev1alpha1.MachineList) {
+	deployments := &machinev1alpha1.MachineDeploymentList{}
+	if err := inv.l.seed.List(ctx, deployments, client.InNamespace(seedNamespace)); err != nil {
+		return
+	}
+	for _, d := range deployments.Items {
+		if d.Spec.Strategy.RollingUpdate == nil {
+			continue
+		}
+		surge := d.Spec.Strategy.RollingUpdate.MaxSurge.IntValue()
+		unavailable := d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue()
+		live, serving := 0, 0
+		for _, m := range machines.Items {
+			if m.Namespace != seedNamespace || m.Labels["name"] != d.Name || m.DeletionTimestamp != nil {
+				continue
+			}
+			live++
+			switch m.Status.CurrentStatus.Phase {
+			case machinev1alpha1.MachineRunning, machinev1alpha1.MachineUnknown, machinev1alpha1.MachineFailed:
+				serving++
+			}
+		}
+		// The old machines are counted until deleted; a machine is "deleted" when it has a deletion timestamp.
+		if live > int(d.Spec.Replicas)+surge {
+			inv.violate(fmt.Sprintf("MachineDeployment %s has %d live machines, more than its %d replicas + maxSurge %d", d.Name, live, d.Spec.Replicas, surge))
+		}
+		if serving < int(d.Spec.Replicas)-unavailable && live >= int(d.Spec.Replicas) {
+			inv.violate(fmt.Sprintf("MachineDeployment %s serves with %d machines, fewer than its %d replicas - maxUnavailable %d", d.Name, serving, d.Spec.Replicas, unavailable))
+		}
+	}
+}
+
+// settled checks, once a step has converged, that nothing in the metal API or a shoot is without its owner: every
+// ServerClaim of a shoot has its Machine, every ignition Secret its ServerClaim, every IPAddressClaim its owner,
+// every Node its Machine. It returns the number of objects checked.
+func (inv *invariants) settled(ctx context.Context) (int, error) {
+	checked := 0
+	var problems []error
+	for _, t := range inv.l.shootEnvs() {
+		machines := &machinev1alpha1.MachineList{}
+		if err := inv.l.seed.List(ctx, machines, client.InNamespace(t.seedNamespace)); err != nil {
+			return checked, err
+		}
+		machineNames, nodeNames := map[string]bool{}, map[string]bool{}
+		for _, m := range machines.Items {
+			machineNames[m.Name] = true
+			if node := m.Labels[machinev1alpha1.NodeLabelKey]; node != "" {
+				nodeNames[node] = true
+			}
+		}
+		claims := &metalv1alpha1.ServerClaimList{}
+		if err := inv.l.metal.Client().List(ctx, claims, client.InNamespace(t.metalNamespace)); err != nil {
+			return checked, err
+		}
+		claimNames := map[string]bool{}
+		for _, c := range claims.Items {
+			checked++
+			claimNames[c.Name] = true
+			if !machineNames[c.Name] {
+				problems = append(problems, fmt.Errorf("ServerClaim %s/%s has no Machine in %s", c.Namespace, c.Name, t.seedNamespace))
+			}
+		}
+		secrets := &corev1.SecretList{}
+		if err := inv.l.metal.Client().List(ctx, secrets, client.InNamespace(t.metalNamespace), client.MatchingLabels{metal.ShootLabel: t.seedNamespace}); err != nil {
+			return checked, err
+		}
+		for _, s := range secrets.Items {
+			checked++
+			if !claimNames[s.Name] && !ownedByClaim(s.OwnerReferences, claimNames) {
+				problems = append(problems, fmt.Errorf("ignition Secret %s/%s has no ServerClaim", s.Namespace, s.Name))
+			}
+		}
+		ipClaims := &ipamv1beta2.IPAddressClaimList{}
+		if err := inv.l.metal.Client().List(ctx, ipClaims, client.InNamespace(t.metalNamespace)); err != nil {
+			return checked, err
+		}
+		for _, c := range ipClaims.Items {
+			checked++
+			if !ownedByClaim(c.OwnerReferences, claimNames) {
+				problems = append(problems, fmt.Errorf("IPAddressClaim %s/%s has no ServerClaim owner", c.Namespace, c.Name))
+			}
+		}
+		nodes := &corev1.NodeList{}
+		if err := t.client.List(ctx, nodes); err != nil {
+			return checked, err
+		}
+		for _, n := range nodes.Items {
+			checked++
+			if !nodeNames[n.Name] {
+				problems = append(problems, fmt.Errorf("node %s of %s has no Machine", n.Name, t.seedNamespace))
+			}
+		}
+	}
+	return checked, errors.Join(problems...)
+}
+
+func ownedByClaim(refs []metav1.OwnerReference, claims map[string]bool) bool {
+	for _, ref := range refs {
+		if ref.Kind == "ServerClaim" && claims[ref.Name] {
+			return true
+		}
+	}
+	return false
+}
