@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 	ipamv1beta2 "sigs.k8s.io/cluster-api/api/ipam/v1beta2"
@@ -185,10 +188,17 @@ func (inv *invariants) checkRollBounds(ctx context.Context, machines *machinev1a
 
 // settled checks, once a step has converged, that nothing in the metal API or a shoot is without its owner: every
 // ServerClaim of a shoot has its Machine, every ignition Secret its ServerClaim, every IPAddressClaim its owner,
-// every Node its Machine. It returns the number of objects checked.
+// every Node its Machine, and the DNS zone holds the example shoot's record with exactly its DNSRecord's values.
+// It returns the number of objects checked.
 func (inv *invariants) settled(ctx context.Context) (int, error) {
 	checked := 0
 	var problems []error
+	if inv.l.bind != nil {
+		checked++
+		if err := inv.l.dnsRecordMatches(ctx); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	for _, t := range inv.l.shootEnvs() {
 		machines := &machinev1alpha1.MachineList{}
 		if err := inv.l.seed.List(ctx, machines, client.InNamespace(t.seedNamespace)); err != nil {
@@ -245,6 +255,23 @@ func (inv *invariants) settled(ctx context.Context) (int, error) {
 		}
 	}
 	return checked, errors.Join(problems...)
+}
+
+// dnsRecordMatches checks that the zone answers the example DNSRecord's name with its values and nothing else (no
+// stale or doubled record from an interrupted update).
+func (l *landscape) dnsRecordMatches(ctx context.Context) error {
+	record := &extensionsv1alpha1.DNSRecord{}
+	if err := l.seed.Get(ctx, client.ObjectKey{Namespace: seedNamespace, Name: dnsRecordObjectName}, record); err != nil {
+		return fmt.Errorf("DNSRecord %s: %w", dnsRecordObjectName, err)
+	}
+	values, err := l.bind.lookup(record.Spec.Name, dns.TypeA)
+	if err != nil {
+		return fmt.Errorf("DNS lookup of %s: %w", record.Spec.Name, err)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(values)), slices.Sorted(slices.Values(record.Spec.Values))) {
+		return fmt.Errorf("DNS record %s answers %v, its DNSRecord says %v", record.Spec.Name, values, record.Spec.Values)
+	}
+	return nil
 }
 
 func ownedByClaim(refs []metav1.OwnerReference, claims map[string]bool) bool {

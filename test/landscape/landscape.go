@@ -42,10 +42,10 @@ const (
 	seedNamespace  = "shoot--local--metal"
 	metalNamespace = "shoot-local-metal"
 	// shootName and shootUID are the example shoot's name and UID in the garden.
-	shootName = "metal"
-	shootUID  = "5b3f0c0e-7a51-4d1e-9d0a-6c1f7e2a9b11"
-	region         = "region-1"
-	machineType    = "m1.large"
+	shootName   = "metal"
+	shootUID    = "5b3f0c0e-7a51-4d1e-9d0a-6c1f7e2a9b11"
+	region      = "region-1"
+	machineType = "m1.large"
 	// machineTypeLabel is the Server label the example CloudProfile maps the machine type to.
 	machineTypeLabel = "metal.ironcore.dev/machine-type"
 )

@@ -23,6 +23,9 @@ import (
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
+// dnsRecordObjectName is the name of the example DNSRecord object.
+const dnsRecordObjectName = "metal-external"
+
 // dnsRecordName is the name the example DNSRecord writes.
 func dnsRecordName() string { return "api.metal." + dnsZone }
 
@@ -129,7 +132,7 @@ func (l *landscape) extensionObjects() map[string]extensionsv1alpha1.Object {
 	for kind, obj := range objects {
 		name := "metal"
 		if kind == "dnsrecord" {
-			name = "metal-external"
+			name = dnsRecordObjectName
 		}
 		obj.SetNamespace(seedNamespace)
 		obj.SetName(name)
