@@ -8,14 +8,18 @@ import (
 	"maps"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
+	resourcesv1alpha1 "github.com/gardener/gardener/pkg/apis/resources/v1alpha1"
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 
@@ -223,6 +227,11 @@ func (l *landscape) deleteOtherShoot(ctx context.Context) error {
 	if err := l.retry(ctx, "checking what B left", func() error { return l.checkOtherLeftovers(ctx) }); err != nil {
 		return err
 	}
+	// gardenlet deletes the ManagedResources and waits for them before it deletes gardener-resource-manager and the
+	// namespace: a namespace deleted first takes GRM with it, and the ManagedResources' finalizers hold it forever.
+	if err := l.deleteOtherManagedResources(ctx); err != nil {
+		return err
+	}
 	l.shootsMu.Lock()
 	l.other = nil
 	l.shootsMu.Unlock()
@@ -233,11 +242,59 @@ func (l *landscape) deleteOtherShoot(ctx context.Context) error {
 			return err
 		}
 		if err := l.waitGone(ctx, l.seed, obj); err != nil {
-			return fmt.Errorf("B: %w", err)
+			return fmt.Errorf("B: %w; %s", err, l.finalizersIn(ctx, otherSeedNamespace))
 		}
 	}
 	l.step("B: deleted; its control plane namespace and Cluster are gone")
 	return nil
+}
+
+// deleteOtherManagedResources deletes B's ManagedResources and waits until GRM removed them.
+func (l *landscape) deleteOtherManagedResources(ctx context.Context) error {
+	err := l.retry(ctx, "deleting B's ManagedResources", func() error {
+		return l.seed.DeleteAllOf(ctx, &resourcesv1alpha1.ManagedResource{}, client.InNamespace(otherSeedNamespace))
+	})
+	if err != nil {
+		return err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+	defer cancel()
+	return l.retryUntil(waitCtx, func() error {
+		mrs := &resourcesv1alpha1.ManagedResourceList{}
+		if err := l.seed.List(ctx, mrs, client.InNamespace(otherSeedNamespace)); err != nil {
+			return err
+		}
+		if n := len(mrs.Items); n > 0 {
+			return fmt.Errorf("B: %d ManagedResources not deleted yet (first: %s)", n, mrs.Items[0].Name)
+		}
+		return nil
+	})
+}
+
+// finalizersIn names the objects of a few kinds in namespace that still have finalizers: what holds its deletion.
+func (l *landscape) finalizersIn(ctx context.Context, namespace string) string {
+	lists := []client.ObjectList{
+		&resourcesv1alpha1.ManagedResourceList{}, &corev1.SecretList{}, &machinev1alpha1.MachineClassList{},
+		&machinev1alpha1.MachineList{}, &machinev1alpha1.MachineDeploymentList{}, &extensionsv1alpha1.WorkerList{},
+		&extensionsv1alpha1.InfrastructureList{}, &corev1.PodList{},
+	}
+	var held []string
+	for _, list := range lists {
+		if err := l.seed.List(ctx, list, client.InNamespace(namespace)); err != nil {
+			held = append(held, fmt.Sprintf("listing %T: %v", list, err))
+			continue
+		}
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			if obj, ok := o.(client.Object); ok && len(obj.GetFinalizers()) > 0 {
+				held = append(held, fmt.Sprintf("%T %s %v", obj, obj.GetName(), obj.GetFinalizers()))
+			}
+			return nil
+		})
+	}
+	if len(held) == 0 {
+		return "no object with finalizers found"
+	}
+	return "held by: " + strings.Join(held, ", ")
 }
 
 // checkOtherLeftovers checks that B's deletion left no machine, ServerClaim, ignition Secret or Node.

@@ -8,6 +8,9 @@ import (
 	goflag "flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	_ "github.com/gardener/machine-controller-manager/pkg/util/client/metrics/prometheus" // client metrics
@@ -106,5 +109,19 @@ func run(server *options.MCServer, opts *Options) error {
 	go source.Watch(context.Background(), opts.MetalKubeconfigPollInterval)
 	_, namespace := source.Client()
 	klog.InfoS("Starting machine controller with the metal driver", "metalNamespace", namespace, "nodeNamePolicy", policy)
+	go exitOnTermination()
 	return mcmapp.Run(server, driver.New(source, policy))
+}
+
+// exitOnTermination ends the process with exit code 0 on SIGTERM or SIGINT. machine-controller-manager's provider
+// app (pkg/util/provider/app.Run) installs no signal handler, so without it the pod's termination kills the process
+// by the signal and the kubelet reports the container as terminated with an error (exit code 143). The controllers
+// keep no state that needs a shutdown: every machine operation is retried from the Machine objects.
+func exitOnTermination() {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, os.Interrupt)
+	sig := <-signals
+	klog.InfoS("Stopping the machine controller with the metal driver", "signal", sig.String())
+	klog.Flush()
+	os.Exit(0)
 }

@@ -84,12 +84,17 @@ var _ = Describe("the machine-controller-manager-provider-metal binary", Ordered
 			"--metal-kubeconfig="+metalKubeconfig, "--leader-elect=false", "--address=127.0.0.1",
 			fmt.Sprintf("--port=%d", freePort()),
 		)
-		DeferCleanup(func() { session.Terminate().Wait(10 * time.Second) })
+		DeferCleanup(func() { session.Kill().Wait(10 * time.Second) })
 
 		Expect(createMachineObjects(ctx, admin, controlNS, "worker-b")).To(Succeed())
 		Eventually(func() error {
 			return admin.Get(ctx, client.ObjectKey{Namespace: metalNS, Name: "worker-b"}, &metalv1alpha1.ServerClaim{})
 		}).WithTimeout(60 * time.Second).Should(Succeed())
 		Expect(session.ExitCode()).To(Equal(-1), "the binary exited")
+
+		By("a pod's termination (SIGTERM) ends it with exit code 0, not as a failed container")
+		session.Terminate()
+		Eventually(session).WithTimeout(10 * time.Second).Should(gexec.Exit(0))
+		Expect(session.Err).To(gbytes.Say("Stopping the machine controller with the metal driver"))
 	})
 })
