@@ -302,9 +302,17 @@ func ipamError(err error, format string, args ...any) error {
 // PermissionDenied its long retry (machine_util.go, deleteVM: LongRetry, ten minutes, "Aborting operation"), so one
 // request in that window kept a deleted machine and its Server for ten minutes after a metal API restart; a Role
 // the operator fixes takes effect on the short retry as well.
+//
+// For the same reason an API the client's discovery does not find is Unavailable: a kube-apiserver that has just
+// started serves its CRDs a moment after it accepts connections, and a client whose discovery ran in that moment (a
+// driver started during the restart) answered "unable to retrieve the complete list of server APIs:
+// metal.ironcore.dev/v1alpha1: no matches", which as Internal got the same ten-minute retry on deletion. The
+// client's mapper discovers the group again on the next request.
 func apiError(err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...) + ": " + err.Error()
 	switch {
+	case meta.IsNoMatchError(err):
+		return status.Error(codes.Unavailable, msg)
 	case apierrors.IsConflict(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
 		apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
 		errors.Is(err, context.DeadlineExceeded),

@@ -11,6 +11,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,6 +42,23 @@ var _ = Describe("access to the metal API", func() {
 		grantDriverAccess(ctx, ns)
 		Eventually(deleteMachine).WithContext(ctx).Should(Succeed())
 		Expect(admin.Get(ctx, client.ObjectKeyFromObject(claim), claim)).NotTo(Succeed())
+	})
+})
+
+var _ = Describe("a metal API whose discovery does not list the metal group yet", func() {
+	// A metal API server that has just started serves its CRDs a moment after it accepts connections: a driver whose
+	// discovery ran then must retry shortly (Unavailable), not after MCM's ten-minute retry of Internal errors.
+	It("reports the missing API as Unavailable", func(ctx SpecContext) {
+		ns := newNamespace(ctx, "discovery")
+		// The mapper of a client whose discovery found only the core group.
+		mapper := meta.NewDefaultRESTMapper(nil)
+		mapper.Add(corev1.SchemeGroupVersion.WithKind("Secret"), meta.RESTScopeNamespace)
+		c, err := client.New(cfg, client.Options{Scheme: driver.NewScheme(), Mapper: mapper})
+		Expect(err).NotTo(HaveOccurred())
+		d := driver.New(metalclient.Static{C: c, Namespace: ns}, driver.NodeNameServerClaimName)
+
+		_, err = d.DeleteMachine(ctx, &mcmdriver.DeleteMachineRequest{Machine: machine("m1"), MachineClass: machineClass(specJSON(nil)), Secret: userDataSecret()})
+		Expect(err).To(haveCode(codes.Unavailable, "cannot read ServerClaim", "no matches for kind"))
 	})
 })
 
