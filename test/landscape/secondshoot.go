@@ -193,12 +193,23 @@ func (l *landscape) waitOtherRolling(ctx context.Context) error {
 		if err := errors.Join(l.seed.List(ctx, deployments, client.InNamespace(otherSeedNamespace)), l.seed.List(ctx, machines, client.InNamespace(otherSeedNamespace))); err != nil {
 			machines.Items = nil
 		}
+		// In progress: a deployment has a machine of its new class while one of an old class is still there (its
+		// status counts the new machine as updated as soon as it exists, so it cannot tell).
 		for _, d := range deployments.Items {
-			for _, m := range machines.Items {
-				if m.Labels["name"] == d.Name && m.Spec.Class.Name == d.Spec.Template.Spec.Class.Name && d.Status.UpdatedReplicas < d.Spec.Replicas {
-					l.step(fmt.Sprintf("B: roll in progress: machine %s of the new class %s is %s", m.Name, m.Spec.Class.Name, m.Status.CurrentStatus.Phase))
-					return nil
+			var updated, old *machinev1alpha1.Machine
+			for i, m := range machines.Items {
+				switch {
+				case m.Labels["name"] != d.Name:
+				case m.Spec.Class.Name == d.Spec.Template.Spec.Class.Name:
+					updated = &machines.Items[i]
+				case m.DeletionTimestamp == nil:
+					old = &machines.Items[i]
 				}
+			}
+			if updated != nil && old != nil {
+				l.step(fmt.Sprintf("B: roll in progress: machine %s of the new class %s is %s; %s of the old class %s is %s",
+					updated.Name, updated.Spec.Class.Name, updated.Status.CurrentStatus.Phase, old.Name, old.Spec.Class.Name, old.Status.CurrentStatus.Phase))
+				return nil
 			}
 		}
 		select {
