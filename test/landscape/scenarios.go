@@ -429,7 +429,7 @@ func (l *landscape) roundSteps(round int, inv *invariants) []*step {
 			return l.setHibernation(ctx, false, base)
 		},
 		done: func(ctx context.Context, s roundState) (bool, error) {
-			if !a(s).running(base) || !never.picked() || s.available != all-base {
+			if !a(s).running(base) || !never.picked() || s.available != all-base || l.deploymentsSettled(ctx) != nil {
 				return false, nil
 			}
 			return l.neverNodeReleased(ctx, never)
@@ -510,6 +510,43 @@ func (l *landscape) neverNodeReleased(ctx context.Context, n *neverNode) (bool, 
 	}
 	ref := server.Spec.ServerClaimRef
 	return ref == nil || ref.Name != n.claim.Name, nil
+}
+
+// deploymentsSettled says whether machine-controller-manager's status of A's MachineDeployments and MachineSets
+// describes their machines. MCM computes how many old machines a roll may delete from the MachineSets' available
+// replicas: with a status that still lagged a replacement, it deleted an old machine before the new one was created
+// (observed when the roll followed the wake-up's replacement of the machine that never became a Node). The wake-up
+// converges only when the status settled, so that the roll bounds are judged from the start a user's image change
+// would find.
+func (l *landscape) deploymentsSettled(ctx context.Context) error {
+	deployments := &machinev1alpha1.MachineDeploymentList{}
+	sets := &machinev1alpha1.MachineSetList{}
+	machines := &machinev1alpha1.MachineList{}
+	for _, list := range []client.ObjectList{deployments, sets, machines} {
+		if err := l.seed.List(ctx, list, client.InNamespace(seedNamespace)); err != nil {
+			return err
+		}
+	}
+	running := map[string]int32{}
+	for _, m := range machines.Items {
+		if m.DeletionTimestamp == nil && m.Status.CurrentStatus.Phase == machinev1alpha1.MachineRunning {
+			for _, ref := range m.OwnerReferences {
+				running[ref.Name]++
+			}
+		}
+	}
+	for _, d := range deployments.Items {
+		st := d.Status
+		if st.ObservedGeneration != d.Generation || st.Replicas != d.Spec.Replicas || st.UpdatedReplicas != d.Spec.Replicas || st.AvailableReplicas != d.Spec.Replicas {
+			return fmt.Errorf("MachineDeployment %s: status of generation %d says %d replicas, %d updated, %d available of %d", d.Name, st.ObservedGeneration, st.Replicas, st.UpdatedReplicas, st.AvailableReplicas, d.Spec.Replicas)
+		}
+	}
+	for _, set := range sets.Items {
+		if set.Status.AvailableReplicas != running[set.Name] || set.Status.ObservedGeneration != set.Generation {
+			return fmt.Errorf("MachineSet %s: status says %d available, %d machines run", set.Name, set.Status.AvailableReplicas, running[set.Name])
+		}
+	}
+	return nil
 }
 
 // machineClassesAndServers returns A's MachineClasses in use and the Server of each of its claims.
