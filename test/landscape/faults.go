@@ -271,14 +271,14 @@ func (l *landscape) runInjections(ctx context.Context, injections []injection, r
 // invariant checks made meanwhile.
 func (l *landscape) printFaultTable(results []faultResult, inv *invariants) {
 	total := inv.counts()
-	l.step(fmt.Sprintf("fault table: %d faults; invariants checked %d times over the whole run (%d ServerClaims, %d Servers, %d Machines seen), %d violations",
-		len(results), total.checks, total.claims, total.servers, total.machines, total.violations))
-	_, _ = fmt.Fprintf(l.opts.Out, "          %-5s %-6s %-45s %-22s %-7s %-40s %9s %10s %7s %7s %5s\n",
-		"round", "seed", "fault", "step", "phase", "hit", "at", "converged", "checks", "claims", "viol")
+	l.step(fmt.Sprintf("fault table: %d faults; invariants checked %d times over the whole run (%d ServerClaims, %d Servers, %d Machines seen), %d violations; machine-controller-manager outside a roll's bounds in %d checks",
+		len(results), total.checks, total.claims, total.servers, total.machines, total.violations, total.excursions))
+	_, _ = fmt.Fprintf(l.opts.Out, "          %-5s %-6s %-45s %-22s %-7s %-40s %9s %10s %7s %7s %5s %5s\n",
+		"round", "seed", "fault", "step", "phase", "hit", "at", "converged", "checks", "claims", "viol", "mcm")
 	for _, r := range results {
-		_, _ = fmt.Fprintf(l.opts.Out, "          %-5d %-6d %-45s %-22s %-7s %-40s %8.1fs %9.1fs %7d %7d %5d\n",
+		_, _ = fmt.Fprintf(l.opts.Out, "          %-5d %-6d %-45s %-22s %-7s %-40s %8.1fs %9.1fs %7d %7d %5d %5d\n",
 			r.round+1, r.seed, r.fault, r.step, r.phase, truncate(r.detail, 40), r.injectedAt.Seconds(), r.converged.Seconds(),
-			r.checks.checks, r.checks.claims, r.checks.violations)
+			r.checks.checks, r.checks.claims, r.checks.violations, r.checks.excursions)
 	}
 }
 

@@ -265,8 +265,11 @@ func (l *landscape) runStep(ctx context.Context, inv *invariants, st *step, inje
 		results[i].converged = converged - results[i].injectedAt
 		results[i].checks = counts
 	}
+	if counts.excursions > 0 {
+		detail += fmt.Sprintf("; machine-controller-manager was outside the roll's bounds in %d checks (listed above)", counts.excursions)
+	}
 	l.step(fmt.Sprintf("step %s converged after %.1fs; %d objects have their owners; invariants checked %d times (%d claims, %d Servers), %d violations%s",
-		st.name, converged.Seconds(), checked, counts.checks, counts.claims, counts.servers, counts.violations, prefixed("; ", detail)))
+		st.name, converged.Seconds(), checked, counts.checks, counts.claims, counts.servers, counts.violations, prefixed("; ", strings.TrimPrefix(detail, "; "))))
 	if counts.violations > 0 {
 		return results, inv.err()
 	}
