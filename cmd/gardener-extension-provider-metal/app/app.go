@@ -52,6 +52,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		}
 		generalOpts   = &extensionscmdcontroller.GeneralOptions{}
 		configOpts    = &ConfigOptions{}
+		profilingOpts = &ProfilingOptions{}
 		reconcileOpts = &extensionscmdcontroller.ReconcilerOptions{}
 
 		// An Infrastructure reconcile mostly waits for metal API round trips: more of them may wait at once.
@@ -92,6 +93,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		// The component configuration is completed first so that a bad file is reported before anything else.
 		aggOption = extensionscmdcontroller.NewOptionAggregator(
 			configOpts,
+			profilingOpts,
 			restOpts,
 			mgrOpts,
 			generalOpts,
@@ -132,7 +134,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
 			clientConnection := configOpts.Completed().ClientConnection
-			return run(ctx, withClientConnection(restOpts.Completed().Config, clientConnection), clientConnection, mgrOpts, controllerSwitches, webhookOpts)
+			return run(ctx, withClientConnection(restOpts.Completed().Config, clientConnection), clientConnection, managerOptions(mgrOpts, profilingOpts), controllerSwitches, webhookOpts)
 		},
 	}
 	aggOption.AddFlags(cmd.Flags())
@@ -143,11 +145,11 @@ func run(
 	ctx context.Context,
 	restConfig *rest.Config,
 	clientConnection *componentbaseconfig.ClientConnectionConfiguration,
-	mgrOpts *extensionscmdcontroller.ManagerOptions,
+	mgrOpts manager.Options,
 	controllerSwitches *extensionscmdcontroller.SwitchOptions,
 	webhookOpts *extensionscmdwebhook.AddToManagerOptions,
 ) error {
-	mgr, err := manager.New(restConfig, mgrOpts.Completed().Options())
+	mgr, err := manager.New(restConfig, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("could not instantiate manager: %w", err)
 	}
@@ -185,6 +187,14 @@ func run(
 		return fmt.Errorf("error running manager: %w", err)
 	}
 	return nil
+}
+
+// managerOptions are Gardener's manager options of the command line with the extension's own additions: the
+// profiling endpoints.
+func managerOptions(mgrOpts *extensionscmdcontroller.ManagerOptions, profilingOpts *ProfilingOptions) manager.Options {
+	opts := mgrOpts.Completed().Options()
+	opts.PprofBindAddress = profilingOpts.BindAddress
+	return opts
 }
 
 // withClientConnection returns a copy of a REST configuration with the component configuration's client connection

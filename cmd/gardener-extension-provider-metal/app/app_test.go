@@ -7,6 +7,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/client-go/rest"
+
+	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
 )
 
 var _ = Describe("REST configuration with the client connection", func() {
@@ -49,5 +51,18 @@ var _ = Describe("REST configuration with the client connection", func() {
 		Expect(withClientConnection(given, opts.Completed().ClientConnection)).NotTo(BeIdenticalTo(given))
 		Expect(given.QPS).To(BeZero())
 		Expect(given.Burst).To(BeZero())
+	})
+})
+
+var _ = Describe("Manager options", func() {
+	completed := func() *extensionscmdcontroller.ManagerOptions {
+		opts := &extensionscmdcontroller.ManagerOptions{LogLevel: "info", LogFormat: "json"}
+		Expect(opts.Complete()).To(Succeed())
+		return opts
+	}
+
+	It("serves the profiling endpoints only when asked to", func() {
+		Expect(managerOptions(completed(), &ProfilingOptions{}).PprofBindAddress).To(BeEmpty())
+		Expect(managerOptions(completed(), &ProfilingOptions{BindAddress: "127.0.0.1:6060"}).PprofBindAddress).To(Equal("127.0.0.1:6060"))
 	})
 })
