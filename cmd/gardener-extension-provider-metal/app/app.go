@@ -59,7 +59,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 20}
 		// DNS updates of one zone are serialized by the server anyway; one worker keeps them in order.
 		dnsRecordCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
-		// A first ControlPlane reconcile mostly computes (the secrets manager generates two 3072-bit RSA keys), so
+		// A first ControlPlane reconcile mostly computes (the secrets manager generates a 3072-bit RSA key), so
 		// more workers than a seed's cores only delay all of them alike.
 		controlPlaneCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 10}
 		// Gardener's generic Worker actuator blocks its worker while it polls the MachineDeployments every 5 s
