@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -190,10 +191,14 @@ func run(
 }
 
 // managerOptions are Gardener's manager options of the command line with the extension's own additions: the
-// profiling endpoints.
+// profiling endpoints, and a cache without managedFields. Every cached seed object carries the field managers of
+// each of its writers (gardenlet, gardener-resource-manager, the extension, machine-controller-manager), which
+// nothing in the extension reads: patches are computed from the objects, and an update without managedFields keeps
+// the server's.
 func managerOptions(mgrOpts *extensionscmdcontroller.ManagerOptions, profilingOpts *ProfilingOptions) manager.Options {
 	opts := mgrOpts.Completed().Options()
 	opts.PprofBindAddress = profilingOpts.BindAddress
+	opts.Cache.DefaultTransform = cache.TransformStripManagedFields()
 	return opts
 }
 

@@ -6,6 +6,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
 	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
@@ -60,6 +62,16 @@ var _ = Describe("Manager options", func() {
 		Expect(opts.Complete()).To(Succeed())
 		return opts
 	}
+
+	It("caches objects without their managedFields", func() {
+		opts := managerOptions(completed(), &ProfilingOptions{})
+		Expect(opts.Cache.DefaultTransform).NotTo(BeNil())
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cloudprovider", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "gardenlet"}}}}
+		transformed, err := opts.Cache.DefaultTransform(secret)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(transformed.(*corev1.Secret).ManagedFields).To(BeEmpty())
+		Expect(transformed.(*corev1.Secret).Name).To(Equal("cloudprovider"))
+	})
 
 	It("serves the profiling endpoints only when asked to", func() {
 		Expect(managerOptions(completed(), &ProfilingOptions{}).PprofBindAddress).To(BeEmpty())
