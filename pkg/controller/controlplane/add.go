@@ -73,7 +73,7 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 	// The reconciler reads a new ControlPlane from the API server, not from the cache (see package freshread).
 	reconcilerMgr := freshread.Manager(mgr, &extensionsv1alpha1.ControlPlane{}, controlplane.FinalizerName)
 	return controlplane.Add(reconcilerMgr, controlplane.AddArgs{
-		Actuator:          &actuator{Actuator: generic, client: mgr.GetClient()},
+		Actuator:          &actuator{Actuator: generic, client: mgr.GetClient(), secrets: newSecretsGenerator(mgr.GetClient())},
 		ControllerOptions: opts.Controller,
 		Predicates:        controlplane.DefaultPredicates(ctx, mgr, opts.IgnoreOperationAnnotation),
 		Type:              metal.Type,

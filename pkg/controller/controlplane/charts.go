@@ -30,7 +30,7 @@ const (
 //
 // The certificate is self-signed, without a CA of the extension's own. Gardener's secrets manager gives every
 // certificate a new 3072-bit RSA key and offers no other size or algorithm (CertificateSecretConfig in
-// pkg/utils/secrets/certificate.go of gardener v1.150.0), and such a key costs about half a CPU second; a CA would
+// pkg/utils/secrets/certificate.go of gardener v1.150.0), and such a key costs about 0.3 CPU seconds (scale benchmark); a CA would
 // double that for every shoot while no client could use it: the only clients of the port are the shoot's Prometheus,
 // which skips verification (the ServiceMonitor of the chart; provider-aws scrapes its CA-signed CCM with
 // insecure_skip_verify too), and the kubelet's probes, which never verify. The serving key is as strong as before
