@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	componentbaseconfig "k8s.io/component-base/config"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -52,13 +53,14 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		}
 		generalOpts   = &extensionscmdcontroller.GeneralOptions{}
 		configOpts    = &ConfigOptions{}
+		profilingOpts = &ProfilingOptions{}
 		reconcileOpts = &extensionscmdcontroller.ReconcilerOptions{}
 
 		// An Infrastructure reconcile mostly waits for metal API round trips: more of them may wait at once.
 		infraCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 20}
 		// DNS updates of one zone are serialized by the server anyway; one worker keeps them in order.
 		dnsRecordCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 1}
-		// A first ControlPlane reconcile mostly computes (the secrets manager generates two 3072-bit RSA keys), so
+		// A first ControlPlane reconcile mostly computes (the secrets manager generates a 3072-bit RSA key), so
 		// more workers than a seed's cores only delay all of them alike.
 		controlPlaneCtrlOpts = &extensionscmdcontroller.ControllerOptions{MaxConcurrentReconciles: 10}
 		// Gardener's generic Worker actuator blocks its worker while it polls the MachineDeployments every 5 s
@@ -92,6 +94,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 		// The component configuration is completed first so that a bad file is reported before anything else.
 		aggOption = extensionscmdcontroller.NewOptionAggregator(
 			configOpts,
+			profilingOpts,
 			restOpts,
 			mgrOpts,
 			generalOpts,
@@ -132,7 +135,7 @@ func NewControllerManagerCommand(ctx context.Context) *cobra.Command {
 			heartbeatCtrlOpts.Completed().Apply(&heartbeat.DefaultAddOptions)
 			applyGeneralOptions(generalOpts, reconcileOpts)
 			clientConnection := configOpts.Completed().ClientConnection
-			return run(ctx, withClientConnection(restOpts.Completed().Config, clientConnection), clientConnection, mgrOpts, controllerSwitches, webhookOpts)
+			return run(ctx, withClientConnection(restOpts.Completed().Config, clientConnection), clientConnection, managerOptions(mgrOpts, profilingOpts), controllerSwitches, webhookOpts)
 		},
 	}
 	aggOption.AddFlags(cmd.Flags())
@@ -143,11 +146,11 @@ func run(
 	ctx context.Context,
 	restConfig *rest.Config,
 	clientConnection *componentbaseconfig.ClientConnectionConfiguration,
-	mgrOpts *extensionscmdcontroller.ManagerOptions,
+	mgrOpts manager.Options,
 	controllerSwitches *extensionscmdcontroller.SwitchOptions,
 	webhookOpts *extensionscmdwebhook.AddToManagerOptions,
 ) error {
-	mgr, err := manager.New(restConfig, mgrOpts.Completed().Options())
+	mgr, err := manager.New(restConfig, mgrOpts)
 	if err != nil {
 		return fmt.Errorf("could not instantiate manager: %w", err)
 	}
@@ -185,6 +188,18 @@ func run(
 		return fmt.Errorf("error running manager: %w", err)
 	}
 	return nil
+}
+
+// managerOptions are Gardener's manager options of the command line with the extension's own additions: the
+// profiling endpoints, and a cache without managedFields. Every cached seed object carries the field managers of
+// each of its writers (gardenlet, gardener-resource-manager, the extension, machine-controller-manager), which
+// nothing in the extension reads: patches are computed from the objects, and an update without managedFields keeps
+// the server's.
+func managerOptions(mgrOpts *extensionscmdcontroller.ManagerOptions, profilingOpts *ProfilingOptions) manager.Options {
+	opts := mgrOpts.Completed().Options()
+	opts.PprofBindAddress = profilingOpts.BindAddress
+	opts.Cache.DefaultTransform = cache.TransformStripManagedFields()
+	return opts
 }
 
 // withClientConnection returns a copy of a REST configuration with the component configuration's client connection

@@ -6,7 +6,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+
+	extensionscmdcontroller "github.com/gardener/gardener/extensions/pkg/controller/cmd"
 )
 
 var _ = Describe("REST configuration with the client connection", func() {
@@ -49,5 +53,28 @@ var _ = Describe("REST configuration with the client connection", func() {
 		Expect(withClientConnection(given, opts.Completed().ClientConnection)).NotTo(BeIdenticalTo(given))
 		Expect(given.QPS).To(BeZero())
 		Expect(given.Burst).To(BeZero())
+	})
+})
+
+var _ = Describe("Manager options", func() {
+	completed := func() *extensionscmdcontroller.ManagerOptions {
+		opts := &extensionscmdcontroller.ManagerOptions{LogLevel: "info", LogFormat: "json"}
+		Expect(opts.Complete()).To(Succeed())
+		return opts
+	}
+
+	It("caches objects without their managedFields", func() {
+		opts := managerOptions(completed(), &ProfilingOptions{})
+		Expect(opts.Cache.DefaultTransform).NotTo(BeNil())
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cloudprovider", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "gardenlet"}}}}
+		transformed, err := opts.Cache.DefaultTransform(secret)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(transformed.(*corev1.Secret).ManagedFields).To(BeEmpty())
+		Expect(transformed.(*corev1.Secret).Name).To(Equal("cloudprovider"))
+	})
+
+	It("serves the profiling endpoints only when asked to", func() {
+		Expect(managerOptions(completed(), &ProfilingOptions{}).PprofBindAddress).To(BeEmpty())
+		Expect(managerOptions(completed(), &ProfilingOptions{BindAddress: "127.0.0.1:6060"}).PprofBindAddress).To(Equal("127.0.0.1:6060"))
 	})
 })

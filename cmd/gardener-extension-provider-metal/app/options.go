@@ -83,3 +83,18 @@ func (o *ConfigOptions) Complete() error {
 func (o *ConfigOptions) Completed() *config.ControllerConfiguration {
 	return o.config
 }
+
+// ProfilingOptions enable Go's profiling endpoints (`--pprof-bind-address`), off by default; the scale benchmark
+// uses them to show where CPU time and memory go.
+type ProfilingOptions struct {
+	// BindAddress is the address of controller-runtime's pprof server; empty disables it.
+	BindAddress string
+}
+
+// AddFlags implements extensionscmdcontroller.Option.
+func (o *ProfilingOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.BindAddress, "pprof-bind-address", "", "bind address of the /debug/pprof endpoints (e.g. 127.0.0.1:6060); empty disables them")
+}
+
+// Complete implements extensionscmdcontroller.Option.
+func (o *ProfilingOptions) Complete() error { return nil }

@@ -13,15 +13,17 @@ import (
 
 // actuator wraps Gardener's generic control plane actuator. It checks the ControlPlaneConfig before anything is
 // written, so that a bad config fails the reconcile with its field path instead of leaving half-deployed secrets
-// behind, and it manages the shoot access secrets itself so that an unchanged ControlPlane costs no write.
+// behind, and it manages the shoot access secrets itself so that an unchanged ControlPlane costs no write. It
+// generates the secrets before the generic actuator, a few ControlPlanes at a time (secretsGenerator).
 type actuator struct {
 	controlplane.Actuator
-	client client.Client
+	client  client.Client
+	secrets *secretsGenerator
 }
 
 // Reconcile validates the providerConfig, reconciles the shoot access secrets and then the control plane.
 func (a *actuator) Reconcile(ctx context.Context, log logr.Logger, cp *extensionsv1alpha1.ControlPlane, cluster *extensionscontroller.Cluster) (bool, error) {
-	if err := a.prepare(ctx, cp, cluster); err != nil {
+	if err := a.prepare(ctx, log, cp, cluster); err != nil {
 		return false, err
 	}
 	return a.Actuator.Reconcile(ctx, log, cp, cluster)
@@ -29,7 +31,7 @@ func (a *actuator) Reconcile(ctx context.Context, log logr.Logger, cp *extension
 
 // Restore validates the providerConfig, reconciles the shoot access secrets and then restores the control plane.
 func (a *actuator) Restore(ctx context.Context, log logr.Logger, cp *extensionsv1alpha1.ControlPlane, cluster *extensionscontroller.Cluster) (bool, error) {
-	if err := a.prepare(ctx, cp, cluster); err != nil {
+	if err := a.prepare(ctx, log, cp, cluster); err != nil {
 		return false, err
 	}
 	return a.Actuator.Restore(ctx, log, cp, cluster)
@@ -60,9 +62,12 @@ func (a *actuator) Migrate(ctx context.Context, log logr.Logger, cp *extensionsv
 	return deleteShootAccessSecrets(ctx, a.client, cp.Namespace)
 }
 
-func (a *actuator) prepare(ctx context.Context, cp *extensionsv1alpha1.ControlPlane, cluster *extensionscontroller.Cluster) error {
+func (a *actuator) prepare(ctx context.Context, log logr.Logger, cp *extensionsv1alpha1.ControlPlane, cluster *extensionscontroller.Cluster) error {
 	if _, err := controlPlaneConfig(cp, cluster); err != nil {
 		return err
 	}
-	return reconcileShootAccessSecrets(ctx, a.client, cp.Namespace)
+	if err := reconcileShootAccessSecrets(ctx, a.client, cp.Namespace); err != nil {
+		return err
+	}
+	return a.secrets.generate(ctx, log, cp, cluster)
 }

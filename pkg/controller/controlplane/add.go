@@ -19,6 +19,7 @@ import (
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
 	"github.com/openkcm/gardener-extension-provider-metal/imagevector"
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/freshread"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
@@ -69,8 +70,10 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 	classes := slices.DeleteFunc(slices.Clone(opts.ExtensionClasses), func(class extensionsv1alpha1.ExtensionClass) bool {
 		return !supportedExtensionClasses.Has(class)
 	})
-	return controlplane.Add(mgr, controlplane.AddArgs{
-		Actuator:          &actuator{Actuator: generic, client: mgr.GetClient()},
+	// The reconciler reads a new ControlPlane from the API server, not from the cache (see package freshread).
+	reconcilerMgr := freshread.Manager(mgr, &extensionsv1alpha1.ControlPlane{}, controlplane.FinalizerName)
+	return controlplane.Add(reconcilerMgr, controlplane.AddArgs{
+		Actuator:          &actuator{Actuator: generic, client: mgr.GetClient(), secrets: newSecretsGenerator(mgr.GetClient())},
 		ControllerOptions: opts.Controller,
 		Predicates:        controlplane.DefaultPredicates(ctx, mgr, opts.IgnoreOperationAnnotation),
 		Type:              metal.Type,

@@ -6,19 +6,14 @@ import (
 	gardenerutils "github.com/gardener/gardener/pkg/utils/gardener"
 	kubernetesutils "github.com/gardener/gardener/pkg/utils/kubernetes"
 	secretsutils "github.com/gardener/gardener/pkg/utils/secrets"
-	secretsmanager "github.com/gardener/gardener/pkg/utils/secrets/manager"
 
 	"github.com/openkcm/gardener-extension-provider-metal/charts"
 	"github.com/openkcm/gardener-extension-provider-metal/imagevector"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
-const (
-	// caNameControlPlane is the CA that signs the serving certificates of the extension's control plane components.
-	caNameControlPlane = "ca-" + metal.Name + "-controlplane"
-	// cloudControllerManagerServerName is the serving certificate of the cloud-controller-manager.
-	cloudControllerManagerServerName = metal.CloudControllerManagerName + "-server"
-)
+// cloudControllerManagerServerName is the serving certificate of the cloud-controller-manager.
+const cloudControllerManagerServerName = metal.CloudControllerManagerName + "-server"
 
 // Names of the sub-charts, which are also the keys of their values.
 const (
@@ -29,30 +24,27 @@ const (
 	chartCalicoBGP                          = "calico-bgp"
 )
 
-// secretConfigs are the secrets Gardener's secrets manager keeps in the control plane namespace: a CA, persisted so
-// that it survives the secrets manager's cleanup, and the cloud-controller-manager's serving certificate, which the
-// secrets manager renews before it expires.
+// secretConfigs are the secrets Gardener's secrets manager keeps in the control plane namespace: the
+// cloud-controller-manager's serving certificate for its metrics and health port, which the secrets manager renews
+// before it expires.
+//
+// The certificate is self-signed, without a CA of the extension's own. Gardener's secrets manager gives every
+// certificate a new 3072-bit RSA key and offers no other size or algorithm (CertificateSecretConfig in
+// pkg/utils/secrets/certificate.go of gardener v1.150.0), and such a key costs about 0.3 CPU seconds (scale benchmark); a CA would
+// double that for every shoot while no client could use it: the only clients of the port are the shoot's Prometheus,
+// which skips verification (the ServiceMonitor of the chart; provider-aws scrapes its CA-signed CCM with
+// insecure_skip_verify too), and the kubelet's probes, which never verify. The serving key is as strong as before
+// and renewed as before; a shoot's CA rotation finds no CA of this extension to rotate, and the CA secrets of
+// earlier versions are deleted by the secrets manager's cleanup at the next reconcile.
 func secretConfigs(namespace string) []extensionssecretsmanager.SecretConfigWithOptions {
-	return []extensionssecretsmanager.SecretConfigWithOptions{
-		{
-			Config: &secretsutils.CertificateSecretConfig{
-				Name:       caNameControlPlane,
-				CommonName: caNameControlPlane,
-				CertType:   secretsutils.CACert,
-			},
-			Options: []secretsmanager.GenerateOption{secretsmanager.Persist()},
+	return []extensionssecretsmanager.SecretConfigWithOptions{{
+		Config: &secretsutils.CertificateSecretConfig{
+			Name:       cloudControllerManagerServerName,
+			CommonName: metal.CloudControllerManagerName,
+			DNSNames:   kubernetesutils.DNSNamesForService(metal.CloudControllerManagerName, namespace),
+			CertType:   secretsutils.ServerCert,
 		},
-		{
-			Config: &secretsutils.CertificateSecretConfig{
-				Name:                        cloudControllerManagerServerName,
-				CommonName:                  metal.CloudControllerManagerName,
-				DNSNames:                    kubernetesutils.DNSNamesForService(metal.CloudControllerManagerName, namespace),
-				CertType:                    secretsutils.ServerCert,
-				SkipPublishingCACertificate: true,
-			},
-			Options: []secretsmanager.GenerateOption{secretsmanager.SignedByCA(caNameControlPlane)},
-		},
-	}
+	}}
 }
 
 // shootAccessSecrets are the tokens with which the seed components act in the shoot; gardener-resource-manager

@@ -56,7 +56,9 @@ func (vp *valuesProvider) GetControlPlaneChartValues(
 	if err != nil {
 		return nil, err
 	}
-	serverSecret, found := secretsReader.Get(cloudControllerManagerServerName)
+	// Current, not the default: for a certificate it did not sign with a CA, the secrets manager's default is the
+	// bundle it keeps for CAs, which holds no key.
+	serverSecret, found := secretsReader.Get(cloudControllerManagerServerName, secretsmanager.Current)
 	if !found {
 		return nil, fmt.Errorf("secret %q not found in the secrets manager", cloudControllerManagerServerName)
 	}

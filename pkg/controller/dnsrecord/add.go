@@ -15,6 +15,7 @@ import (
 	"github.com/gardener/gardener/extensions/pkg/controller/dnsrecord"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/freshread"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
@@ -57,7 +58,9 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 		timeout = DefaultDNSTimeout
 	}
 
-	return dnsrecord.Add(mgr, dnsrecord.AddArgs{
+	// The reconciler reads a new DNSRecord from the API server, not from the cache (see package freshread).
+	reconcilerMgr := freshread.Manager(mgr, &extensionsv1alpha1.DNSRecord{}, dnsrecord.FinalizerName)
+	return dnsrecord.Add(reconcilerMgr, dnsrecord.AddArgs{
 		Actuator:                  NewActuator(mgr.GetClient(), timeout, clock.RealClock{}),
 		ControllerOptions:         opts.Controller,
 		Predicates:                dnsrecord.DefaultPredicates(ctx, mgr, opts.IgnoreOperationAnnotation),

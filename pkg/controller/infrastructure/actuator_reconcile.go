@@ -118,8 +118,10 @@ func (a *actuator) capacity(ctx context.Context, m *metalAPI, infra *extensionsv
 	if err != nil {
 		return nil, nil, err
 	}
+	// The count only reads the Servers: without the deep copy, a reconcile does not copy every Server of the metal
+	// API (the Servers of all shoots, so that the copies of all reconciles grew with the square of the shoots).
 	servers := &metalv1alpha1.ServerList{}
-	if err := reader.List(ctx, servers); err != nil {
+	if err := reader.List(ctx, servers, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, fmt.Errorf("listing Servers from the watch of the metal API: %w", err)
 	}
 	capacities, err := m.serverCapacity(ctx, servers.Items, pools)

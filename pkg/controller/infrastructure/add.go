@@ -17,6 +17,7 @@ import (
 	"github.com/gardener/gardener/extensions/pkg/controller/infrastructure"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/freshread"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 	metalclient "github.com/openkcm/gardener-extension-provider-metal/pkg/metal/client"
 )
@@ -56,7 +57,9 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 	if err := mgr.Add(clients); err != nil {
 		return fmt.Errorf("adding the metal API client cache to the manager: %w", err)
 	}
-	return infrastructure.Add(mgr, infrastructure.AddArgs{
+	// The reconciler reads a new Infrastructure from the API server, not from the cache (see package freshread).
+	reconcilerMgr := freshread.Manager(mgr, &extensionsv1alpha1.Infrastructure{}, infrastructure.FinalizerName)
+	return infrastructure.Add(reconcilerMgr, infrastructure.AddArgs{
 		Actuator:          NewActuator(mgr.GetClient(), clients, mgr.GetEventRecorder(ControllerName)),
 		ControllerOptions: opts.Controller,
 		Predicates:        infrastructure.DefaultPredicates(ctx, mgr, opts.IgnoreOperationAnnotation),

@@ -17,6 +17,7 @@ import (
 	"github.com/gardener/gardener/extensions/pkg/controller/worker"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/controller/freshread"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 )
 
@@ -49,7 +50,9 @@ func AddToManagerWithOptions(ctx context.Context, mgr manager.Manager, opts AddO
 	classes := slices.DeleteFunc(slices.Clone(opts.ExtensionClasses), func(class extensionsv1alpha1.ExtensionClass) bool {
 		return !supportedExtensionClasses.Has(class)
 	})
-	return worker.Add(ctx, mgr, worker.AddArgs{
+	// The reconciler reads a new Worker from the API server, not from the cache (see package freshread).
+	reconcilerMgr := freshread.Manager(mgr, &extensionsv1alpha1.Worker{}, worker.FinalizerName)
+	return worker.Add(ctx, reconcilerMgr, worker.AddArgs{
 		Actuator:                  NewActuator(mgr, opts.GardenCluster),
 		ControllerOptions:         opts.Controller,
 		Predicates:                worker.DefaultPredicates(ctx, mgr, opts.IgnoreOperationAnnotation),

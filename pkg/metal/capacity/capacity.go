@@ -42,11 +42,6 @@ type PoolZone struct {
 // MachineClass (helper.ServerSelectorLabels), so that the count and the claims agree.
 type Selector labels.Set
 
-// Matches tells whether the Server carries every label of the selector.
-func (s Selector) Matches(server *metalv1alpha1.Server) bool {
-	return labels.SelectorFromSet(labels.Set(s)).Matches(labels.Set(server.Labels))
-}
-
 // String returns the selector's labels as key=value, sorted by key and joined by commas.
 func (s Selector) String() string {
 	keys := slices.Sorted(maps.Keys(s))
@@ -97,9 +92,10 @@ func Count(servers []metalv1alpha1.Server, pools []PoolZone, namespace string, o
 	result := make([]api.ServerCapacity, 0, len(pools))
 	for _, pz := range pools {
 		capacity := api.ServerCapacity{Pool: pz.Pool, Zone: pz.Zone, MachineType: pz.MachineType, Minimum: pz.Minimum}
+		selector := labels.SelectorFromSet(labels.Set(pz.Selector))
 		for i := range servers {
 			server := &servers[i]
-			if !pz.Selector.Matches(server) {
+			if !selector.Matches(labels.Set(server.Labels)) {
 				continue
 			}
 			capacity.Matching++

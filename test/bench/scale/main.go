@@ -53,6 +53,7 @@ type options struct {
 	details         bool
 	extensionArgs   string
 	keep            bool
+	pprofSeconds    int
 }
 
 func main() {
@@ -68,7 +69,11 @@ func main() {
 	flag.BoolVar(&o.details, "details", false, "also print the requests by verb and resource")
 	flag.StringVar(&o.extensionArgs, "extension-args", "", "space-separated extra flags for the extension")
 	flag.BoolVar(&o.keep, "keep", false, "keep the audit logs and the extension's log and print their folder")
+	flag.IntVar(&o.pprofSeconds, "pprof", 0, "if > 0, write a CPU profile of the extension over the first this many seconds of each phase, and heap profiles when idle and after each phase (go tool pprof); implies -keep")
 	flag.Parse()
+	if o.pprofSeconds > 0 {
+		o.keep = true
+	}
 	if o.binary == "" || o.metalCRDs == "" {
 		fmt.Fprintln(os.Stderr, "-extension and -metal-crds are required (hack/bench-scale.sh sets them)")
 		os.Exit(2)
@@ -140,7 +145,17 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	ext, err := startExtension(ctx, o.binary, kubeconfig, o.componentConfig, dir, strings.Fields(o.extensionArgs))
+	extensionArgs := strings.Fields(o.extensionArgs)
+	var prof *profiler
+	if o.pprofSeconds > 0 {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		prof = &profiler{address: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, seconds: o.pprofSeconds}
+		extensionArgs = append(extensionArgs, "--pprof-bind-address="+prof.address)
+	}
+	ext, err := startExtension(ctx, o.binary, kubeconfig, o.componentConfig, dir, extensionArgs)
 	if err != nil {
 		return err
 	}
@@ -149,6 +164,11 @@ func run(ctx context.Context, o options) error {
 	idle, err := readUsage(ext.pid())
 	if err != nil {
 		return err
+	}
+	if prof != nil {
+		if err := prof.heap(ctx, "idle"); err != nil {
+			return err
+		}
 	}
 
 	regionConfig := &api.RegionConfig{Name: region, Server: metalAPI.config.Host, CertificateAuthorityData: metalAPI.config.CAData}
@@ -169,7 +189,7 @@ func run(ctx context.Context, o options) error {
 	time.Sleep(o.settle)
 
 	fmt.Fprintln(os.Stderr, "first reconcile")
-	first, err := measure(ctx, o, t, ext, seed, metalAPI, func(ctx context.Context, s *shoot) error {
+	first, err := measure(ctx, o, t, ext, seed, metalAPI, prof, "first", func(ctx context.Context, s *shoot) error {
 		for _, obj := range s.extensionObjects() {
 			t.arm(obj, metav1.Time{})
 			if err := seedClient.Create(ctx, obj); err != nil {
@@ -187,7 +207,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	fmt.Fprintln(os.Stderr, "unchanged reconcile")
-	unchanged, err := measure(ctx, o, t, ext, seed, metalAPI, func(ctx context.Context, s *shoot) error {
+	unchanged, err := measure(ctx, o, t, ext, seed, metalAPI, prof, "unchanged", func(ctx context.Context, s *shoot) error {
 		for _, obj := range s.extensionObjects() {
 			if err := seedClient.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 				return err
@@ -214,14 +234,19 @@ func run(ctx context.Context, o options) error {
 }
 
 // measure runs one phase: it asks for a reconcile of every shoot's objects with ask, waits until all succeeded
-// and for the settle time, and reads the audit logs and the extension's CPU time for the whole phase.
-func measure(ctx context.Context, o options, t *tracker, ext *extension, seed, metalAPI *apiServer, ask func(context.Context, *shoot) error, shoots []*shoot) (*result, error) {
+// and for the settle time, and reads the audit logs and the extension's CPU time for the whole phase. With a
+// profiler it also writes the extension's CPU profile of the phase's start and its heap profile at the end.
+func measure(ctx context.Context, o options, t *tracker, ext *extension, seed, metalAPI *apiServer, prof *profiler, phase string, ask func(context.Context, *shoot) error, shoots []*shoot) (*result, error) {
 	before, err := readUsage(ext.pid())
 	if err != nil {
 		return nil, err
 	}
 	throttledBefore := ext.throttled()
 	t.start(len(shoots) * len(kinds))
+	var cpuProfile <-chan error
+	if prof != nil {
+		cpuProfile = prof.cpu(ctx, phase)
+	}
 	from := time.Now()
 	if err := forEach(ctx, o.parallel, shoots, ask); err != nil {
 		return nil, err
@@ -246,6 +271,11 @@ func measure(ctx context.Context, o options, t *tracker, ext *extension, seed, m
 	}
 	if r.metal, err = metalAPI.audit.count(isServiceAccount, from, to); err != nil {
 		return nil, err
+	}
+	if prof != nil {
+		if err := errors.Join(<-cpuProfile, prof.heap(ctx, phase)); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

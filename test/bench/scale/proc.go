@@ -19,9 +19,12 @@ type usage struct {
 	// it tells the latency the other processes caused apart from the extension's own waits.
 	runQueueSeconds float64
 	rssMiB          float64
+	// rssAnonMiB is the anonymous part of the RSS (heap, stacks); the rest is mostly the binary's pages, which grow
+	// with the code a phase runs for the first time, not with the shoots.
+	rssAnonMiB float64
 }
 
-// readUsage reads utime and stime from /proc/<pid>/stat and VmRSS from /proc/<pid>/status.
+// readUsage reads utime and stime from /proc/<pid>/stat and VmRSS and RssAnon from /proc/<pid>/status.
 func readUsage(pid int) (usage, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -45,19 +48,29 @@ func readUsage(pid int) (usage, error) {
 	if err != nil {
 		return usage{}, err
 	}
-	var rssKiB float64
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			if rssKiB, err = strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64); err != nil {
-				return usage{}, err
-			}
-		}
+	rssKiB, err := statusKiB(string(status), "VmRSS:")
+	if err != nil {
+		return usage{}, err
+	}
+	rssAnonKiB, err := statusKiB(string(status), "RssAnon:")
+	if err != nil {
+		return usage{}, err
 	}
 	runQueue, err := runQueueSeconds(pid)
 	if err != nil {
 		return usage{}, err
 	}
-	return usage{cpuSeconds: (utime + stime) / clockTicks, runQueueSeconds: runQueue, rssMiB: rssKiB / 1024}, nil
+	return usage{cpuSeconds: (utime + stime) / clockTicks, runQueueSeconds: runQueue, rssMiB: rssKiB / 1024, rssAnonMiB: rssAnonKiB / 1024}, nil
+}
+
+// statusKiB returns the value of a "<key> <n> kB" line of /proc/<pid>/status.
+func statusKiB(status, key string) (float64, error) {
+	for _, line := range strings.Split(status, "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			return strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s line in /proc/<pid>/status", key)
 }
 
 // runQueueSeconds sums the second field of /proc/<pid>/task/<tid>/schedstat, the nanoseconds each thread spent

@@ -65,6 +65,8 @@ func report(out io.Writer, o options, idle, loaded usage, first, unchanged *resu
 		first.runQueue, unchanged.runQueue)
 	p.printf("extension process: RSS %.1f MiB idle, %.1f MiB after the first reconcile (%.3f MiB per shoot)\n",
 		idle.rssMiB, loaded.rssMiB, (loaded.rssMiB-idle.rssMiB)/n)
+	p.printf("extension process: of that anonymous (heap, stacks) %.1f MiB idle, %.1f MiB after the first reconcile (%.3f MiB per shoot)\n",
+		idle.rssAnonMiB, loaded.rssAnonMiB, (loaded.rssAnonMiB-idle.rssAnonMiB)/n)
 	p.printf("machine: %d CPUs, 1-minute load average %s after the first, %s after the unchanged reconcile\n",
 		runtime.NumCPU(), first.load, unchanged.load)
 	p.printf("client-side throttling log lines: %d first, %d unchanged\n", first.throttled, unchanged.throttled)

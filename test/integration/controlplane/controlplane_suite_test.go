@@ -34,6 +34,8 @@ var (
 	seedWrites *requests.Recorder
 	// mgrClient writes through the recorded transport, like the controller does.
 	mgrClient client.Client
+	// mgrCache reads the seed as the controller does, from the manager's cache.
+	mgrCache client.Reader
 )
 
 var _ = BeforeSuite(func() {
@@ -61,6 +63,7 @@ var _ = BeforeSuite(func() {
 	Expect(controlplane.AddToManagerWithOptions(context.Background(), mgr, controlplane.AddOptions{})).To(Succeed())
 	mgrClient, err = client.New(mgrConfig, client.Options{Scheme: kubernetes.SeedScheme})
 	Expect(err).NotTo(HaveOccurred())
+	mgrCache = mgr.GetCache()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -1,7 +1,10 @@
 package controlplane_test
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/openkcm/gardener-extension-provider-metal/test/utils/requests"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	. "github.com/onsi/gomega/gstruct"
@@ -20,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,6 +34,8 @@ import (
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 	resourcesv1alpha1 "github.com/gardener/gardener/pkg/apis/resources/v1alpha1"
 	"github.com/gardener/gardener/pkg/client/kubernetes"
+	secretsutils "github.com/gardener/gardener/pkg/utils/secrets"
+	secretsmanager "github.com/gardener/gardener/pkg/utils/secrets/manager"
 
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
@@ -53,10 +60,10 @@ var _ = Describe("ControlPlane controller", func() {
 		s := newShoot(ctx, metalLBConfig)
 		s.expectSucceeded(ctx)
 
-		By("the secrets manager created the CA and the serving certificate")
+		By("the secrets manager created the self-signed serving certificate and no CA")
 		serverSecret := s.secretWithPrefix(ctx, "cloud-controller-manager-server-")
-		Expect(serverSecret.Data).To(HaveKey("tls.crt"))
-		Expect(s.secretsWithPrefix(ctx, "ca-provider-metal-controlplane-")).To(ContainElement(HaveField("Data", HaveKey("ca.key"))))
+		expectSelfSignedServingCertificate(serverSecret, "cloud-controller-manager."+s.namespace+".svc")
+		Expect(s.secretsWithPrefix(ctx, "ca-provider-metal-controlplane")).To(BeEmpty())
 		access := &corev1.Secret{}
 		Expect(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: "shoot-access-cloud-controller-manager"}, access)).To(Succeed())
 		Expect(access.Annotations).To(HaveKeyWithValue("serviceaccount.resources.gardener.cloud/name", metal.CloudControllerManagerName))
@@ -127,6 +134,40 @@ var _ = Describe("ControlPlane controller", func() {
 		Expect(apierrors.IsNotFound(seedClient.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: "shoot-access-cloud-controller-manager"}, &corev1.Secret{}))).To(BeTrue())
 		Expect(s.secretsWithPrefix(ctx, "cloud-controller-manager-server-")).To(BeEmpty())
 		Expect(s.secretsWithPrefix(ctx, "managedresource-")).To(BeEmpty())
+		managed := &corev1.SecretList{}
+		Expect(seedClient.List(ctx, managed, client.InNamespace(s.namespace), client.MatchingLabels{secretsmanager.LabelKeyManagerIdentity: metal.Name + "-controlplane"})).To(Succeed())
+		Expect(managed.Items).To(BeEmpty())
+	})
+
+	It("replaces the CA-signed serving certificate of earlier versions and deletes their CA", func(ctx SpecContext) {
+		s := newShoot(ctx, "")
+		s.expectSucceeded(ctx)
+
+		By("the secrets of an earlier version: a persisted CA and the serving certificate it signed")
+		sm, err := secretsmanager.New(ctx, logr.Discard(), clock.RealClock{}, seedClient, metal.Name+"-controlplane", secretsmanager.WithNamespaces(s.namespace))
+		Expect(err).NotTo(HaveOccurred())
+		const caName = "ca-" + metal.Name + "-controlplane"
+		_, err = sm.Generate(ctx, &secretsutils.CertificateSecretConfig{Name: caName, CommonName: caName, CertType: secretsutils.CACert}, secretsmanager.Persist())
+		Expect(err).NotTo(HaveOccurred())
+		_, err = sm.Generate(ctx, &secretsutils.CertificateSecretConfig{
+			Name: "cloud-controller-manager-server", CommonName: metal.CloudControllerManagerName, CertType: secretsutils.ServerCert, SkipPublishingCACertificate: true,
+		}, secretsmanager.SignedByCA(caName))
+		Expect(err).NotTo(HaveOccurred())
+		earlier := append(s.secretsWithPrefix(ctx, caName), s.secretsWithPrefix(ctx, "cloud-controller-manager-server-")...)
+		Expect(earlier).To(HaveLen(3))
+		// The controller's secrets manager finds them in the manager's cache.
+		Eventually(func(g Gomega) {
+			for _, secret := range earlier {
+				g.Expect(mgrCache.Get(ctx, client.ObjectKeyFromObject(&secret), &corev1.Secret{})).To(Succeed())
+			}
+		}).Should(Succeed())
+
+		s.reconcile(ctx)
+		s.expectSucceeded(ctx)
+		Expect(s.secretsWithPrefix(ctx, caName)).To(BeEmpty())
+		serverSecret := s.secretWithPrefix(ctx, "cloud-controller-manager-server-")
+		expectSelfSignedServingCertificate(serverSecret, "cloud-controller-manager."+s.namespace+".svc")
+		Expect(s.ccmPodTemplate(ctx).Spec.Volumes).To(ContainElement(HaveField("Secret.SecretName", serverSecret.Name)))
 	})
 
 	It("writes nothing but Gardener's bookkeeping when reconciling an unchanged ControlPlane", func(ctx SpecContext) {
@@ -313,12 +354,14 @@ func (s *shoot) expectError(ctx SpecContext, code gardencorev1beta1.ErrorCode) *
 	return s.cp.Status.LastError
 }
 
+// secretsWithPrefix returns the secrets of the shoot's namespace whose names start with prefix, without the
+// bundles the secrets manager adds to every certificate it does not sign with a CA of its own.
 func (s *shoot) secretsWithPrefix(ctx SpecContext, prefix string) []corev1.Secret {
 	secrets := &corev1.SecretList{}
 	Expect(seedClient.List(ctx, secrets, client.InNamespace(s.namespace))).To(Succeed())
 	var result []corev1.Secret
 	for _, secret := range secrets.Items {
-		if strings.HasPrefix(secret.Name, prefix) {
+		if strings.HasPrefix(secret.Name, prefix) && secret.Labels[secretsmanager.LabelKeyBundleFor] == "" {
 			result = append(result, secret)
 		}
 	}
@@ -406,4 +449,24 @@ func encode(obj any) []byte {
 	data, err := json.Marshal(obj)
 	Expect(err).NotTo(HaveOccurred())
 	return data
+}
+
+// expectSelfSignedServingCertificate checks that the secret holds a self-signed serving certificate for the DNS
+// name with a 3072-bit RSA key, as strong as the keys Gardener's secrets manager gives CA-signed certificates.
+func expectSelfSignedServingCertificate(secret *corev1.Secret, dnsName string) {
+	GinkgoHelper()
+	block, _ := pem.Decode(secret.Data["tls.crt"])
+	Expect(block).NotTo(BeNil())
+	cert, err := x509.ParseCertificate(block.Bytes)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(cert.DNSNames).To(ContainElement(dnsName))
+	Expect(cert.ExtKeyUsage).To(ConsistOf(x509.ExtKeyUsageServerAuth))
+	Expect(cert.IsCA).To(BeFalse())
+	// Self-signed: its own key signed it (CheckSignatureFrom would insist on a CA as the parent).
+	Expect(cert.RawIssuer).To(Equal(cert.RawSubject))
+	Expect(cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature)).To(Succeed())
+	key, ok := cert.PublicKey.(*rsa.PublicKey)
+	Expect(ok).To(BeTrue())
+	Expect(key.N.BitLen()).To(Equal(3072))
+	Expect(secret.Data).To(HaveKey("tls.key"))
 }

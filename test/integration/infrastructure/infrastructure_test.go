@@ -3,6 +3,7 @@ package infrastructure_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -332,6 +333,27 @@ var _ = Describe("Infrastructure controller", func() {
 		u.create(ctx, nil, &v1alpha1.InfrastructureConfig{Networks: []v1alpha1.Network{{Name: "nodes", CIDR: "10.251.0.0/16"}}})
 		lastError = u.expectError(ctx, gardencorev1beta1.ErrorConfigurationProblem)
 		Expect(lastError.Description).To(ContainSubstring("spec.providerConfig.networks[0].cidr"))
+	})
+
+	It("adds its finalizer to new Infrastructures without a conflict", func(ctx SpecContext) {
+		// gardenlet creates them with the reconcile annotation: Gardener's wrapper removes it with a patch, and the
+		// reconciler's optimistic-locking finalizer patch conflicted when it read the object from the cache.
+		var shoots []*shoot
+		for range 5 {
+			s := newShoot(ctx, allPermissions, serverPermissions)
+			shoots = append(shoots, s)
+		}
+		seedWrites.Reset()
+		for _, s := range shoots {
+			s.create(ctx, nil, nil)
+		}
+		for _, s := range shoots {
+			s.expectSucceeded(ctx)
+			Expect(s.infra.Finalizers).NotTo(BeEmpty())
+		}
+		for _, req := range seedWrites.Recorded() {
+			Expect(req.Status).NotTo(Equal(http.StatusConflict), "%s %s: %s", req.Method, req.Path, req.Body)
+		}
 	})
 
 	It("writes nothing but Gardener's bookkeeping when reconciling an unchanged Infrastructure", func(ctx SpecContext) {

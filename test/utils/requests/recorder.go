@@ -19,6 +19,8 @@ type Request struct {
 	Body string
 	// Watch tells whether the request opened a watch.
 	Watch bool
+	// Status is the HTTP status code of the response, 0 when the request failed without one.
+	Status int
 }
 
 // IsWrite tells whether the request changes something.
@@ -37,7 +39,7 @@ type Recorder struct {
 	requests []Request
 }
 
-// Wrap returns a RoundTripper that records every request before sending it.
+// Wrap returns a RoundTripper that records every request with the status code of its response.
 func (r *Recorder) Wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		var body []byte
@@ -45,12 +47,15 @@ func (r *Recorder) Wrap(rt http.RoundTripper) http.RoundTripper {
 			body, _ = io.ReadAll(req.Body)
 			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
+		recorded := Request{Method: req.Method, Path: req.URL.Path, Body: string(body), Watch: req.URL.Query().Get("watch") == "true"}
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			recorded.Status = resp.StatusCode
+		}
 		r.mu.Lock()
-		r.requests = append(r.requests, Request{
-			Method: req.Method, Path: req.URL.Path, Body: string(body), Watch: req.URL.Query().Get("watch") == "true",
-		})
+		r.requests = append(r.requests, recorded)
 		r.mu.Unlock()
-		return rt.RoundTrip(req)
+		return resp, err
 	})
 }
 
