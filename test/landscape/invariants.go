@@ -99,31 +99,24 @@ func (inv *invariants) setRollBounds(on bool) {
 }
 
 func (inv *invariants) violate(msg string) {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	inv.count.violations++
-	// The same violation seen again in the next check is one violation.
-	for _, v := range inv.violations {
-		if v == msg {
-			return
-		}
-	}
-	inv.violations = append(inv.violations, msg)
-	inv.l.step("INVARIANT VIOLATED: " + msg)
+	inv.record(&inv.violations, &inv.count.violations, "INVARIANT VIOLATED: ", msg)
 }
 
 // excursion records machine-controller-manager outside a roll's bounds.
 func (inv *invariants) excursion(msg string) {
+	inv.record(&inv.excursions, &inv.count.excursions, "roll bound excursion of machine-controller-manager: ", msg)
+}
+
+// record counts a finding and prints it the first time: the same finding seen again in the next check is one.
+func (inv *invariants) record(seen *[]string, count *int, prefix, msg string) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	inv.count.excursions++
-	for _, e := range inv.excursions {
-		if e == msg {
-			return
-		}
+	*count++
+	if slices.Contains(*seen, msg) {
+		return
 	}
-	inv.excursions = append(inv.excursions, msg)
-	inv.l.step("roll bound excursion of machine-controller-manager: " + msg)
+	*seen = append(*seen, msg)
+	inv.l.step(prefix + msg)
 }
 
 // check makes one pass. The metal API or the seed may be down (a fault); a pass that cannot read is skipped.

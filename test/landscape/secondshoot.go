@@ -2,7 +2,6 @@ package landscape
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -23,6 +22,7 @@ import (
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
 	metalv1alpha1 "github.com/ironcore-dev/metal-operator/api/v1alpha1"
 
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
 	"github.com/openkcm/gardener-extension-provider-metal/pkg/metal"
 	"github.com/openkcm/gardener-extension-provider-metal/test/utils/manifests"
 )
@@ -163,23 +163,7 @@ func (l *landscape) otherShortage(ctx context.Context) (string, error) {
 	if infra.Status.ProviderStatus == nil || infra.Status.LastOperation == nil || infra.Status.LastOperation.State != "Succeeded" {
 		return "", nil
 	}
-	var status struct {
-		ServerCapacity []struct {
-			Pool      string `json:"pool"`
-			Zone      string `json:"zone"`
-			Available int    `json:"available"`
-			Minimum   int    `json:"minimum"`
-		} `json:"serverCapacity"`
-	}
-	if err := json.Unmarshal(infra.Status.ProviderStatus.Raw, &status); err != nil {
-		return "", err
-	}
-	for _, c := range status.ServerCapacity {
-		if c.Available < c.Minimum {
-			return fmt.Sprintf("pool %s zone %s: %d of %d available", c.Pool, c.Zone, c.Available, c.Minimum), nil
-		}
-	}
-	return "", nil
+	return shortPoolIn(infra, func(v1alpha1.ServerCapacity) bool { return true })
 }
 
 // waitOtherRolling waits until B's roll started: a machine of a MachineClass that none of the machines had before.

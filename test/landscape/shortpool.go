@@ -12,6 +12,8 @@ import (
 	v1beta1constants "github.com/gardener/gardener/pkg/apis/core/v1beta1/constants"
 	extensionsv1alpha1 "github.com/gardener/gardener/pkg/apis/extensions/v1alpha1"
 	machinev1alpha1 "github.com/gardener/machine-controller-manager/pkg/apis/machine/v1alpha1"
+
+	"github.com/openkcm/gardener-extension-provider-metal/pkg/apis/metal/v1alpha1"
 )
 
 const (
@@ -159,19 +161,18 @@ func (l *landscape) shortPoolCapacity(ctx context.Context) (string, error) {
 	if infra.Annotations[v1beta1constants.GardenerOperation] != "" || infra.Status.ProviderStatus == nil {
 		return "", nil
 	}
-	var status struct {
-		ServerCapacity []struct {
-			Pool      string `json:"pool"`
-			Zone      string `json:"zone"`
-			Available int    `json:"available"`
-			Minimum   int    `json:"minimum"`
-		} `json:"serverCapacity"`
-	}
-	if err := json.Unmarshal(infra.Status.ProviderStatus.Raw, &status); err != nil {
-		return "", err
+	return shortPoolIn(infra, func(c v1alpha1.ServerCapacity) bool { return c.Pool == shortPool && c.Zone == shortPoolZone })
+}
+
+// shortPoolIn describes the first pool and zone of the Infrastructure's reported Server capacity that match and
+// have fewer Servers available than their minimum, or returns "".
+func shortPoolIn(infra *extensionsv1alpha1.Infrastructure, match func(v1alpha1.ServerCapacity) bool) (string, error) {
+	status := &v1alpha1.InfrastructureStatus{}
+	if err := json.Unmarshal(infra.Status.ProviderStatus.Raw, status); err != nil {
+		return "", fmt.Errorf("provider status of Infrastructure %s/%s: %w", infra.Namespace, infra.Name, err)
 	}
 	for _, c := range status.ServerCapacity {
-		if c.Pool == shortPool && c.Zone == shortPoolZone && c.Available < c.Minimum {
+		if match(c) && c.Available < c.Minimum {
 			return fmt.Sprintf("pool %s zone %s: %d of %d available", c.Pool, c.Zone, c.Available, c.Minimum), nil
 		}
 	}
